@@ -1,0 +1,1 @@
+"""Classifiers: text normaliser, registry matcher, stance models and the cascade."""

@@ -1,0 +1,92 @@
+"""Errors, grouped by what the caller should do about them.
+
+::
+
+    AsnMonitorError                 anything asn-monitor raises on purpose
+    ├── ConfigError                 fix the settings, roster or registry file, then rerun
+    ├── InputError                  a whole input (file, argument) is unusable
+    │   └── BadItem                 skip this one item, keep the rest
+    ├── SourceError                 something went wrong talking to a platform
+    │   ├── RetryLater              transient: try again after ``retry_after`` seconds
+    │   └── AccountUnavailable      fatal for this account this cycle (deleted, suspended)
+    ├── StorageError                the database refused; nothing of the unit was written
+    │   └── StorageLocked           another process holds the DuckDB file
+    └── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
+
+Only ``monitor.cli`` turns these into messages and exit codes. Each error's
+``str()`` is one line that says what was wrong and where.
+"""
+
+from __future__ import annotations
+
+
+class AsnMonitorError(Exception):
+    """Base of every error asn-monitor raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(AsnMonitorError):
+    """A settings, roster, region or registry file is invalid.
+
+    ``where`` names the file (and key or line); ``what`` says what is wrong.
+    """
+
+    exit_code = 2
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+
+
+class InputError(AsnMonitorError):
+    """An input given on the command line cannot be used at all."""
+
+    exit_code = 2
+
+
+class BadItem(InputError):
+    """One input element is malformed: skip it and keep going.
+
+    ``where`` is e.g. ``items.jsonl:17``.
+    """
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+
+
+class SourceError(AsnMonitorError):
+    """A platform could not be read."""
+
+    exit_code = 3
+
+
+class RetryLater(SourceError):
+    """Transient failure (rate limit, 5xx, network): retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AccountUnavailable(SourceError):
+    """This account cannot be read this cycle (deleted, suspended, not found)."""
+
+
+class StorageError(AsnMonitorError):
+    """The database refused an operation; the unit of work was rolled back."""
+
+    exit_code = 4
+
+
+class StorageLocked(StorageError):
+    """Another process holds the DuckDB file's write lock."""
+
+
+class ReviewError(AsnMonitorError):
+    """A review decision is not allowed in the flag's current state."""
+
+    exit_code = 5
