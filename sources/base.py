@@ -1,0 +1,109 @@
+"""The contract every connector follows, and the registry of connector types.
+
+A connector is a small declarative class: a ``type_name``, a pydantic
+``Settings`` model for its ``[sources.<name>]`` table, the ``streams`` it keeps
+cursors for, and one generator method, ``fetch``. Connectors that can find
+engagement only in reverse (Mastodon, X: who liked a candidate's post) also
+implement ``fetch_reverse``.
+
+Connectors register through ``register(type_name, cls)``; the pipeline builds
+them with ``build_source``. Sources never import ``storage/``, ``classifiers/``
+or the rest of ``monitor/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from monitor.errors import ConfigError
+from monitor.model import Account, Cursor, Page, Registry, Source
+
+
+class SourceSettings(BaseModel):
+    """Settings every source has; connectors extend this model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    enabled: bool = True
+    poll_interval: float = 900.0  # seconds between polls in the daemon
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a connector is given when it is built.
+
+    ``transport`` lets tests swap in ``httpx.MockTransport``; ``env`` is where
+    token variables are read from (never the settings file).
+    """
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    transport: httpx.BaseTransport | None = None
+    registries: tuple[Registry, ...] = ()
+    base_dir: str = "."
+
+
+@runtime_checkable
+class ReverseSource(Protocol):
+    """A source that finds likes and reposts from the engaged posts' side.
+
+    ``fetch_reverse`` reads the candidates' and parties' own accounts (from the
+    registries) and yields pages of like/repost items by the ``watched``
+    accounts. Its pages use ``account_key = "reverse:<platform>:<target>"``.
+    """
+
+    def fetch_reverse(
+        self,
+        targets: Sequence[str],
+        watched: Sequence[Account],
+        cursors: Mapping[str, Mapping[str, Cursor]],
+    ) -> Iterator[Page]:
+        """Pages of engagement items by ``watched`` on ``targets``' posts."""
+        ...
+
+
+class SourceType(Protocol):
+    """A connector class: how it is named, configured and built."""
+
+    type_name: ClassVar[str]
+    Settings: ClassVar[type[SourceSettings]]
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> Source:
+        """Build the connector called ``name`` from its validated settings."""
+        ...
+
+
+TYPES: dict[str, SourceType] = {}
+
+
+def register(cls: SourceType) -> SourceType:
+    """Make a connector class known under its ``type_name`` (usable as a decorator)."""
+    TYPES[cls.type_name] = cls
+    return cls
+
+
+def build_source(name: str, raw: Mapping[str, Any], ctx: SourceContext, where: str) -> Source:
+    """Validate ``[sources.<name>]`` and build its connector.
+
+    ``where`` names the settings file for error messages.
+    """
+    import sources.connectors  # noqa: F401  (imports every connector so each registers)
+
+    type_name = raw.get("type")
+    if type_name not in TYPES:
+        known = ", ".join(sorted(TYPES))
+        raise ConfigError(f"{where} [sources.{name}].type", f"unknown source type {type_name!r} (known: {known})")
+    cls = TYPES[str(type_name)]
+    try:
+        settings = cls.Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{where} [sources.{name}].{key}", err["msg"]) from None
+    return cls.from_settings(name, settings, ctx)
