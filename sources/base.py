@@ -67,6 +67,19 @@ class ReverseSource(Protocol):
         ...
 
 
+@runtime_checkable
+class FeedSource(Protocol):
+    """A source that is not read account by account (files, a firehose).
+
+    Its pages use ``account_key = "feed"``; the pipeline maps each item to a
+    monitored account by its actor.
+    """
+
+    def fetch_feed(self, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
+        """Pages of items from the stored cursors (by stream) onward."""
+        ...
+
+
 class SourceType(Protocol):
     """A connector class: how it is named, configured and built."""
 

@@ -1,0 +1,119 @@
+"""Wiring: from a settings file to a ready ``Pipeline`` (store, sources, classifier, registries)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from monitor.inputs import RegionRegistryView, read_regions, read_registries, read_roster
+from monitor.model import Account, Classifier, Region, Registry, Source
+from monitor.pipeline import AccountIndex, Pipeline
+from monitor.settings import Settings
+from sources.base import SourceContext, build_source
+from storage.store import Store
+
+
+@dataclass
+class Inputs:
+    """The roster, regions and registries the settings point at, validated."""
+
+    regions: dict[str, Region]
+    roster: list[Account]
+    registries: list[Registry]
+
+
+def load_inputs(settings: Settings) -> Inputs:
+    """Read and validate the region table, the roster and every registry."""
+    regions = read_regions(settings.resolve(settings.inputs.regions))
+    roster = read_roster(settings.resolve(settings.inputs.roster), regions)
+    registries = read_registries(settings.inputs.registries, settings.base_dir, regions)
+    return Inputs(regions, roster, registries)
+
+
+def open_store(settings: Settings) -> Store:
+    """The DuckDB store named by the settings, migrated."""
+    return Store(settings.db_path, lock_timeout=settings.storage.lock_timeout)
+
+
+def build_sources(settings: Settings, registries: list[Registry],
+                  env: Mapping[str, str] | None = None,
+                  transport: httpx.BaseTransport | None = None) -> list[Source]:
+    """Every enabled source under ``[sources]``."""
+    ctx = SourceContext(env=dict(os.environ if env is None else env), transport=transport,
+                        registries=tuple(registries), base_dir=str(settings.base_dir))
+    built = []
+    for name, table in settings.sources.items():
+        if table.get("enabled", True) is False:
+            continue
+        built.append(build_source(name, table, ctx, str(settings.file)))
+    return built
+
+
+def build_classifier(settings: Settings) -> Classifier:
+    """The classifier the settings choose (trained on first use when needed)."""
+    from classifiers.api import build_classifier as build
+
+    return build(
+        settings.classifier.model,
+        model_dir=settings.resolve(settings.classifier.model_dir),
+        threshold=settings.classifier.flag_threshold,
+        transformer_path=settings.classifier.transformer_path,
+    )
+
+
+def campaign_targets(registries: list[Registry]) -> dict[str, list[str]]:
+    """Candidate and party account handles per platform (for reverse checks)."""
+    out: dict[str, set[str]] = {}
+    for reg in registries:
+        for holder in (*reg.candidates, *reg.parties):
+            for platform, handles in holder.accounts.items():
+                out.setdefault(platform, set()).update(handles)
+    return {p: sorted(h) for p, h in out.items()}
+
+
+def build_pipeline(settings: Settings, *, store: Store | None = None,
+                   classifier: Classifier | None = None,
+                   env: Mapping[str, str] | None = None,
+                   transport: httpx.BaseTransport | None = None) -> tuple[Pipeline, Inputs]:
+    """A pipeline ready to run cycles; syncs the roster, regions and registries into storage."""
+    inputs = load_inputs(settings)
+    store = store or open_store(settings)
+    store.save_regions(inputs.regions.values())
+    store.save_roster(inputs.roster)
+    store.save_registries(inputs.registries)
+    targets = campaign_targets(inputs.registries)
+    regs = tuple(inputs.registries)
+
+    def view(index: AccountIndex) -> RegionRegistryView:
+        actor_regions: dict[tuple[str, str], str] = {}
+        for key_pair, account in (*index.by_handle.items(), *index.by_id.items()):
+            actor_regions[(key_pair[0], key_pair[1].lower())] = account.region
+        return RegionRegistryView(regs, inputs.regions, actor_regions)
+
+    from classifiers.normalise import normalise_text
+
+    pipeline = Pipeline(
+        store=store,
+        sources=build_sources(settings, inputs.registries, env, transport),
+        classifier=classifier or build_classifier(settings),
+        registries=view,
+        normalise=normalise_text,
+        targets=lambda platform: targets.get(platform, []),
+        max_pages=settings.pipeline.max_pages_per_account,
+        batch_size=settings.classifier.batch_size,
+    )
+    return pipeline, inputs
+
+
+def default_paths(settings: Settings) -> dict[str, Path]:
+    """The paths the settings resolve to (printed by ``status``)."""
+    return {
+        "database": settings.db_path,
+        "roster": settings.resolve(settings.inputs.roster),
+        "regions": settings.resolve(settings.inputs.regions),
+        "models": settings.resolve(settings.classifier.model_dir),
+    }

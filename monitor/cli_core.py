@@ -1,0 +1,166 @@
+"""Core commands: ``run``, ``status``, ``accounts`` and ``registry``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from monitor.cli import CliState, console, emit_json, pass_state, table
+from monitor.pipeline import CycleStats, require_sources, run_cycle
+
+
+@click.command("run")
+@click.option("--once", is_flag=True, help="Run one full cycle and exit (default: run the daemon).")
+@click.option("--source", "only", multiple=True, help="Only this source (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_state
+def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool) -> None:
+    """Collect, classify and store: one cycle with --once, else the long-running daemon."""
+    from monitor.app import build_pipeline
+
+    settings = state.settings
+    pipeline, _ = build_pipeline(settings)
+    require_sources(pipeline.sources, f"{settings.file}: sources")
+    if not once:
+        from monitor.daemon import run_daemon
+
+        run_daemon(settings, pipeline)
+        return
+    run_id, stats = run_cycle(pipeline, trigger="once", only=list(only) or None)
+    if as_json:
+        emit_json({"run_id": run_id, "sources": [s.__dict__ for s in stats]})
+        return
+    _print_summary(run_id, stats)
+
+
+def _print_summary(run_id: int, stats: list[CycleStats]) -> None:
+    rows = [(s.source, s.pages, s.seen, s.new, s.duplicate, s.skipped, s.flagged, len(s.errors))
+            for s in stats]
+    total = [sum(int(r[i]) for r in rows) for i in range(1, 8)]
+    rows.append(("total", *total))
+    console.print(table(f"Run {run_id}", ["source", "pages", "seen", "new", "duplicate",
+                                           "skipped", "flagged", "errors"], rows))
+    for s in stats:
+        for line in s.skipped_detail[:20]:
+            console.print(f"skipped {line}", markup=False)
+        for line in s.errors[:20]:
+            console.print(f"error   {s.source} {line}", markup=False)
+    console.print("Flags wait for a reviewer: asn-monitor review queue", markup=False)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_state
+def status_cmd(state: CliState, as_json: bool) -> None:
+    """Counts per table, the last run, the last error per source, pending reviews, renames."""
+    from monitor.app import open_store
+    from storage.status import status_report
+
+    report = status_report(open_store(state.settings).db)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    console.print(table("Tables", ["table", "rows"], sorted(report.counts.items())))
+    run = report.last_run
+    if run:
+        console.print(table("Last run", list(run), [list(run.values())]))
+    else:
+        console.print("No run yet.")
+    if report.last_errors:
+        console.print(table("Last error per source", ["source", "account", "type", "message", "at"],
+                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["at"])
+                             for e in report.last_errors]))
+    console.print(f"Pending reviews: {report.pending_reviews}"
+                  + (f" (oldest flagged {report.oldest_pending})" if report.oldest_pending else ""),
+                  markup=False)
+    if report.renames:
+        console.print(table("Handle changes", ["account", "platform", "old", "new", "seen"],
+                            [(r["account_id"], r["platform"], r["old_handle"], r["new_handle"],
+                              r["seen_at"]) for r in report.renames]))
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """The monitored ASN accounts (the roster)."""
+
+
+@accounts_group.command("import")
+@click.argument("roster", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_state
+def accounts_import(state: CliState, roster: Path, as_json: bool) -> None:
+    """Import a roster CSV (account_id,name,nip,agency,region,platform,handle)."""
+    from monitor.app import open_store
+    from monitor.inputs import read_regions, read_roster
+
+    settings = state.settings
+    regions = read_regions(settings.resolve(settings.inputs.regions))
+    accounts = read_roster(roster, regions)
+    store = open_store(settings)
+    store.save_regions(regions.values())
+    people, handles = store.save_roster(accounts)
+    if as_json:
+        emit_json({"rows": len(accounts), "people": people, "new_handles": handles})
+        return
+    console.print(f"Imported {len(accounts)} rows: {people} people, {handles} new handles.",
+                  markup=False)
+
+
+@accounts_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_state
+def accounts_list(state: CliState, as_json: bool) -> None:
+    """List monitored accounts with their current handle and stable id."""
+    from monitor.app import open_store
+
+    rows = open_store(state.settings).current_handles()
+    data = [{**r.account.__dict__, "platform_user_id": r.platform_user_id} for r in rows]
+    if as_json:
+        emit_json(data)
+        return
+    console.print(table("Accounts", ["account", "name", "agency", "region", "platform", "handle",
+                                     "stable id"],
+                        [(d["account_id"], d["name"], d["agency"], d["region"], d["platform"],
+                          d["handle"], d["platform_user_id"]) for d in data]))
+
+
+@click.group("registry")
+def registry_group() -> None:
+    """Election registries: elections, candidates, parties."""
+
+
+@registry_group.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_state
+def registry_check(state: CliState, as_json: bool) -> None:
+    """Validate the region table, roster and registries; list candidates, parties and aliases."""
+    from monitor.app import load_inputs
+
+    inputs = load_inputs(state.settings)
+    if as_json:
+        emit_json([{
+            "election": r.election.__dict__,
+            "candidates": [c.__dict__ for c in r.candidates],
+            "parties": [p.__dict__ for p in r.parties],
+            "source": r.source,
+        } for r in inputs.registries])
+        return
+    for reg in inputs.registries:
+        e = reg.election
+        console.print(f"{e.id}: {e.name} ({e.level}, region {e.region or '-'}, voting {e.voting_day},"
+                      f" campaign {e.campaign_start} to {e.campaign_end})", markup=False)
+        console.print(table("Candidates", ["no", "id", "people", "aliases", "hashtags", "parties"],
+                            [(c.ballot_number, c.id, ", ".join(c.people), ", ".join(c.aliases),
+                              " ".join("#" + h for h in c.hashtags), ", ".join(c.parties))
+                             for c in reg.candidates]))
+        console.print(table("Parties", ["no", "id", "names"],
+                            [(p.ballot_number, p.id, ", ".join(p.names)) for p in reg.parties]))
+    console.print(f"OK: {len(inputs.registries)} registries, {len(inputs.roster)} roster rows, "
+                  f"{len(inputs.regions)} regions.", markup=False)
+
+
+def register(cli: click.Group) -> None:
+    """Add the core commands to ``cli``."""
+    for command in (run_cmd, status_cmd, accounts_group, registry_group):
+        cli.add_command(command)

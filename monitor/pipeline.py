@@ -1,0 +1,320 @@
+"""One cycle: collect, normalise, de-duplicate, classify, snapshot evidence, store.
+
+Each step is a small function. ``process_page`` calls steps 2 to 6 for one
+page; step 6 writes the page's items, flags, evidence and the source's cursor
+in one transaction, so a crash between two pages loses nothing and repeats
+nothing. One failing account or source is recorded and the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from monitor.errors import AccountUnavailable, ConfigError, SourceError, StorageError
+from monitor.model import (
+    Account,
+    Classifier,
+    Fetched,
+    Item,
+    Page,
+    RegistryView,
+    Result,
+    Skipped,
+    Source,
+)
+from sources.base import FeedSource, ReverseSource
+from storage.store import Evidence, HandleRow, PageRecord, Rename, Store
+
+Normaliser = Callable[[str], str]
+
+
+@dataclass
+class AccountIndex:
+    """Monitored accounts by (platform, handle) and (platform, stable id)."""
+
+    by_handle: dict[tuple[str, str], Account] = field(default_factory=dict)
+    by_id: dict[tuple[str, str], Account] = field(default_factory=dict)
+    ids: dict[str, str | None] = field(default_factory=dict)  # Account.key -> stable id
+
+    @classmethod
+    def build(cls, rows: Sequence[HandleRow]) -> AccountIndex:
+        """Index the current handles from storage."""
+        index = cls()
+        for row in rows:
+            a = row.account
+            index.by_handle[(a.platform, a.handle.lower())] = a
+            index.ids[a.key] = row.platform_user_id
+            if row.platform_user_id:
+                index.by_id[(a.platform, row.platform_user_id)] = a
+        return index
+
+    def accounts(self, platform: str | None = None) -> list[Account]:
+        """Monitored accounts, optionally on one platform."""
+        return [a for a in self.by_handle.values() if platform in (None, a.platform)]
+
+
+@dataclass
+class CycleStats:
+    """What one cycle did, per source; printed as the summary table."""
+
+    source: str
+    pages: int = 0
+    seen: int = 0
+    new: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    flagged: int = 0
+    errors: list[str] = field(default_factory=list)
+    skipped_detail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Pipeline:
+    """Everything a cycle needs, built once and reused by the daemon."""
+
+    store: Store
+    sources: Sequence[Source]
+    classifier: Classifier
+    registries: Callable[[AccountIndex], RegistryView]
+    normalise: Normaliser
+    targets: Callable[[str], list[str]] = lambda platform: []
+    max_pages: int = 50
+    batch_size: int = 64
+
+
+# -- step 1: collect ---------------------------------------------------------
+
+
+def collect(source: Source, store: Store, index: AccountIndex, max_pages: int
+            ) -> Iterator[tuple[str, Page | SourceError]]:
+    """Pages from one source: per account, per feed, and in reverse where supported.
+
+    Errors are yielded, not raised, so one failing account does not stop the others.
+    """
+    if isinstance(source, FeedSource):
+        yield from _bounded(source.fetch_feed(store.cursors(source.name, "feed")), "feed", max_pages)
+    for account in index.accounts(source.platform):
+        pages = source.fetch(account, store.cursors(source.name, account.key))
+        yield from _bounded(pages, account.key, max_pages)
+
+
+def collect_reverse(source: Source, store: Store, index: AccountIndex, targets: list[str],
+                    max_pages: int) -> Iterator[tuple[str, Page | SourceError]]:
+    """Pages of likes and reposts found from the candidates' side."""
+    if not isinstance(source, ReverseSource) or not targets:
+        return
+    keys = [f"reverse:{source.platform}:{t}" for t in targets]
+    cursors = {k: store.cursors(source.name, k) for k in keys}
+    watched = index.accounts(source.platform)
+    yield from _bounded(source.fetch_reverse(targets, watched, cursors), "reverse", max_pages)
+
+
+def _bounded(pages: Iterator[Page], key: str, max_pages: int
+             ) -> Iterator[tuple[str, Page | SourceError]]:
+    try:
+        for n, page in enumerate(pages, start=1):
+            yield key, page
+            if n >= max_pages:
+                return
+    except SourceError as exc:
+        yield key, exc
+
+
+# -- step 2: normalise -------------------------------------------------------
+
+
+@dataclass
+class Normalised:
+    """A page's items mapped to monitored accounts, with normalised text."""
+
+    items: list[tuple[Fetched, Account, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    renames: list[Rename] = field(default_factory=list)
+    first_ids: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def normalise(page: Page, index: AccountIndex, normaliser: Normaliser) -> Normalised:
+    """Map each item to its monitored account; note renames; normalise the text."""
+    out = Normalised(skipped=list(page.skipped))
+    for fetched in page.items:
+        item = fetched.item
+        account = _resolve(item, index, out)
+        if account is None:
+            out.skipped.append(Skipped(item.key, f"actor {item.actor!r} is not a monitored account"))
+            continue
+        text = item.text or ""
+        if item.subject and item.subject.text:
+            text = f"{text}\n{item.subject.text}".strip()
+        out.items.append((fetched, account, normaliser(text)))
+    return out
+
+
+def _resolve(item: Item, index: AccountIndex, out: Normalised) -> Account | None:
+    handle = item.actor.lower()
+    if item.actor_id:
+        account = index.by_id.get((item.platform, item.actor_id))
+        if account is not None:
+            if account.handle.lower() != handle:
+                out.renames.append(Rename(account.account_id, item.platform, item.actor_id, item.actor))
+                renamed = Account(account.account_id, account.name, account.nip, account.agency,
+                                  account.region, account.platform, item.actor)
+                index.by_handle[(item.platform, handle)] = renamed
+                index.by_id[(item.platform, item.actor_id)] = renamed
+                return renamed
+            return account
+    account = index.by_handle.get((item.platform, handle))
+    if account is not None and item.actor_id and not index.ids.get(account.key):
+        out.first_ids.append((account.account_id, item.platform, item.actor_id))
+        index.ids[account.key] = item.actor_id
+        index.by_id[(item.platform, item.actor_id)] = account
+    return account
+
+
+# -- step 3: de-duplicate ----------------------------------------------------
+
+
+def deduplicate(norm: Normalised, store: Store) -> int:
+    """Drop items already stored (or repeated within the page); returns how many."""
+    known = store.known_item_keys([f.item.key for f, _, _ in norm.items])
+    kept: list[tuple[Fetched, Account, str]] = []
+    for entry in norm.items:
+        key = entry[0].item.key
+        if key in known:
+            continue
+        known.add(key)
+        kept.append(entry)
+    dropped = len(norm.items) - len(kept)
+    norm.items = kept
+    return dropped
+
+
+# -- step 4: classify --------------------------------------------------------
+
+
+def classify(items: Sequence[Item], classifier: Classifier, view: RegistryView,
+             batch_size: int) -> list[Result]:
+    """Results for ``items``, a batch at a time, in order."""
+    results: list[Result] = []
+    for start in range(0, len(items), batch_size):
+        batch = items[start:start + batch_size]
+        got = classifier.classify(batch, view)
+        if len(got) != len(batch):
+            raise StorageError(f"classifier {classifier.name} returned {len(got)} results for {len(batch)} items")
+        results.extend(got)
+    return results
+
+
+# -- step 5: snapshot evidence -----------------------------------------------
+
+
+def snapshot(norm: Normalised, results: Sequence[Result]) -> list[Evidence]:
+    """Evidence for each flagged item: the item, the account, the raw bytes' hash."""
+    by_key = {f.item.key: (f, a) for f, a, _ in norm.items}
+    out: list[Evidence] = []
+    for r in results:
+        if not r.flagged:
+            continue
+        fetched, account = by_key[r.item_key]
+        item_json = fetched.item.to_json()
+        account_json = {
+            "account_id": account.account_id, "name": account.name, "nip": account.nip,
+            "agency": account.agency, "region": account.region, "platform": account.platform,
+            "handle": account.handle,
+        }
+        record = {"item": item_json, "account": account_json, "raw_sha256": fetched.raw.sha256,
+                  "model": r.model, "version": r.version, "score": r.score}
+        digest = hashlib.sha256(
+            json.dumps(record, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+        out.append(Evidence(r.item_key, fetched.raw.sha256, item_json, account_json, digest))
+    return out
+
+
+# -- step 6: store -----------------------------------------------------------
+
+
+def process_page(p: Pipeline, source: Source, page: Page, run_id: int, index: AccountIndex,
+                 view: RegistryView) -> CycleStats:
+    """Steps 2 to 6 for one page; the page is stored whole or not at all."""
+    norm = normalise(page, index, p.normalise)
+    duplicates = deduplicate(norm, p.store)
+    items = [f.item for f, _, _ in norm.items]
+    results = classify(items, p.classifier, view, p.batch_size)
+    record = PageRecord(
+        run_id=run_id, source=source.name, account_key=page.account_key,
+        items=[(f, a.account_id, n) for f, a, n in norm.items], results=results,
+        evidence=snapshot(norm, results), renames=norm.renames, first_ids=norm.first_ids,
+        cursor=page.cursor, duplicates=duplicates,
+        skipped=[(s.where, s.reason) for s in norm.skipped],
+    )
+    flag_ids = p.store.save_page(record)
+    stats = CycleStats(source.name, pages=1, seen=len(page.items), new=len(items),
+                       duplicate=duplicates, skipped=len(norm.skipped), flagged=len(flag_ids))
+    stats.skipped_detail.extend(f"{s.where}: {s.reason}" for s in norm.skipped)
+    return stats
+
+
+def run_cycle(p: Pipeline, trigger: str = "once", stop: threading.Event | None = None,
+              only: Sequence[str] | None = None) -> tuple[int, list[CycleStats]]:
+    """One full cycle over every (or ``only`` the named) source; returns (run id, stats)."""
+    run_id = p.store.begin_run(trigger)
+    index = AccountIndex.build(p.store.current_handles())
+    view = p.registries(index)
+    all_stats: list[CycleStats] = []
+    status = "ok"
+    try:
+        for source in p.sources:
+            if only is not None and source.name not in only:
+                continue
+            stats = run_source(p, source, run_id, index, view, stop)
+            all_stats.append(stats)
+            if stats.errors and status == "ok":
+                status = "partial"
+            if stop is not None and stop.is_set():
+                status = "interrupted"
+                break
+    except BaseException:
+        p.store.finish_run(run_id, "failed")
+        raise
+    p.store.finish_run(run_id, status)
+    return run_id, all_stats
+
+
+def run_source(p: Pipeline, source: Source, run_id: int, index: AccountIndex,
+               view: RegistryView, stop: threading.Event | None = None) -> CycleStats:
+    """Collect and process every page of one source, recording errors per account."""
+    total = CycleStats(source.name)
+    pages = [collect(source, p.store, index, p.max_pages),
+             collect_reverse(source, p.store, index, p.targets(source.platform), p.max_pages)]
+    for stream in pages:
+        for account_key, got in stream:
+            if stop is not None and stop.is_set():
+                return total
+            if isinstance(got, SourceError):
+                kind = "account_unavailable" if isinstance(got, AccountUnavailable) else type(got).__name__
+                p.store.record_error(run_id, source.name, account_key, kind, str(got))
+                total.errors.append(f"{account_key}: {got}")
+                continue
+            _add(total, process_page(p, source, got, run_id, index, view))
+    return total
+
+
+def _add(total: CycleStats, s: CycleStats) -> None:
+    total.pages += s.pages
+    total.seen += s.seen
+    total.new += s.new
+    total.duplicate += s.duplicate
+    total.skipped += s.skipped
+    total.flagged += s.flagged
+    total.errors.extend(s.errors)
+    total.skipped_detail.extend(s.skipped_detail)
+
+
+def require_sources(sources: Sequence[Source], where: str) -> None:
+    """A cycle with no enabled source is a configuration mistake."""
+    if not sources:
+        raise ConfigError(where, "no enabled source under [sources]")

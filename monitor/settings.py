@@ -1,0 +1,144 @@
+"""Settings: one TOML file, validated; secrets come from environment variables.
+
+The file is found by ``--config``, then ``$ASN_MONITOR_CONFIG``, then
+``./config/asn-monitor.toml``. Relative paths inside it are relative to the
+file's own folder. Any problem raises ``ConfigError`` naming the file, the key
+and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+
+DEFAULT_PATH = Path("config/asn-monitor.toml")
+ENV_VAR = "ASN_MONITOR_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageSettings(_Section):
+    """``[storage]``: where the DuckDB file lives."""
+
+    path: Path = Path("../data/asn-monitor.duckdb")
+    lock_timeout: float = Field(default=30.0, gt=0)
+
+
+class InputSettings(_Section):
+    """``[inputs]``: the roster, the region table and the election registries."""
+
+    roster: Path = Path("roster.csv")
+    regions: Path = Path("regions.csv")
+    registries: list[str] = Field(default_factory=lambda: ["registries/*.toml"])
+
+
+class ClassifierSettings(_Section):
+    """``[classifier]``: which model decides, and when an item is flagged."""
+
+    model: Literal["matcher", "linear", "transformer"] = "linear"
+    model_dir: Path = Path("../data/models")
+    transformer_path: str | None = None
+    flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    batch_size: int = Field(default=64, ge=1, le=4096)
+
+
+class PipelineSettings(_Section):
+    """``[pipeline]``: bounds on one cycle."""
+
+    max_pages_per_account: int = Field(default=50, ge=1)
+
+
+class Settings(_Section):
+    """The whole settings file."""
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    inputs: InputSettings = Field(default_factory=InputSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    # Set by ``load``; not read from the file.
+    base_dir: Path = Path(".")
+    file: Path = Path("<defaults>")
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_have_type(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, table in value.items():
+            if not isinstance(table, dict) or "type" not in table:
+                raise ValueError(f"source {name!r} needs a 'type'")
+        return value
+
+    def resolve(self, path: Path | str) -> Path:
+        """A path from the settings, made absolute against the settings file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    @property
+    def db_path(self) -> Path:
+        """The DuckDB file."""
+        return self.resolve(self.storage.path)
+
+
+def find_config(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """The settings file to use: ``explicit``, then ``$ASN_MONITOR_CONFIG``, then the default."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR])
+    return DEFAULT_PATH
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return key, msg
+
+
+def load(path: str | Path) -> Settings:
+    """Read and validate a settings file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "settings file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read settings file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    for reserved in ("base_dir", "file"):
+        if reserved in data:
+            raise ConfigError(f"{path}: {reserved}", "unknown key")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        key, msg = _first_error(exc)
+        raise ConfigError(f"{path}: {key}", msg) from None
+    settings.base_dir = path.resolve().parent
+    settings.file = path
+    return settings
+
+
+def secret(env: Mapping[str, str], var: str | None, where: str) -> str | None:
+    """The secret held by environment variable ``var`` (named in the settings)."""
+    if not var:
+        return None
+    value = env.get(var)
+    if not value:
+        raise ConfigError(where, f"environment variable {var} is not set")
+    return value

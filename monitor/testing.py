@@ -1,0 +1,82 @@
+"""Test helpers shipped with asn-monitor: run the CLI in-process, write a settings file.
+
+Other rooms' tests (and plugin authors) use these rather than re-inventing them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class CliResult:
+    """Exit code and captured output of one CLI invocation."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """stdout parsed as JSON."""
+        return json.loads(self.stdout)
+
+
+def invoke(argv: Sequence[str], stdin: str | None = None) -> CliResult:
+    """Run ``asn-monitor argv`` in this process through ``monitor.cli.main``."""
+    from monitor.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+    finally:
+        sys.stdin = old_stdin
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def write_settings(config_dir: Path, *, sources: Mapping[str, Mapping[str, Any]] | None = None,
+                   extra: Mapping[str, Mapping[str, Any]] | None = None,
+                   name: str = "asn-monitor.toml") -> Path:
+    """Write a settings file into ``config_dir`` whose database lives beside it.
+
+    By default it has one ``file`` source over ``samples/items.jsonl``.
+    """
+    sections: dict[str, Mapping[str, Any]] = {
+        "storage": {"path": "../data/test.duckdb", "lock_timeout": 10},
+        "inputs": {"roster": "roster.csv", "regions": "regions.csv",
+                   "registries": ["registries/*.toml"]},
+        "classifier": {"model_dir": "../data/models"},
+    }
+    sections.update(extra or {})
+    lines: list[str] = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
+        lines.append("")
+    for name_, table in (sources or {"sample": {"type": "file",
+                                                 "paths": ["samples/items.jsonl"]}}).items():
+        lines.append(f"[sources.{name_}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+        lines.append("")
+    path = config_dir / name
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
