@@ -94,11 +94,12 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
             actor_regions[(key_pair[0], key_pair[1].lower())] = account.region
         return RegionRegistryView(regs, inputs.regions, actor_regions)
 
+    sources = build_sources(settings, inputs.registries, env, transport)
     from classifiers.normalise import normalise_text
 
     pipeline = Pipeline(
         store=store,
-        sources=build_sources(settings, inputs.registries, env, transport),
+        sources=sources,
         classifier=classifier or build_classifier(settings),
         registries=view,
         normalise=normalise_text,

@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="asn-monitor",
                           standalone_mode=False)
     except AsnMonitorError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # One line, always: multi-line driver messages are folded.
+        click.echo("error: " + " ".join(str(exc).split()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -69,7 +69,7 @@ def status_cmd(state: CliState, as_json: bool) -> None:
         console.print("No run yet.")
     if report.last_errors:
         console.print(table("Last error per source", ["source", "account", "type", "message", "at"],
-                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["at"])
+                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["occurred_at"])
                              for e in report.last_errors]))
     console.print(f"Pending reviews: {report.pending_reviews}"
                   + (f" (oldest flagged {report.oldest_pending})" if report.oldest_pending else ""),
