@@ -201,7 +201,7 @@ class FileSource:
         return offset
 
     def _read_file(self, path: Path, cursor: Cursor | None) -> Iterator[Page]:
-        offset = self._start(path, cursor)
+        start = offset = self._start(path, cursor)
         with path.open("rb") as handle:
             handle.seek(offset)
             number = 1 + (_count_lines(path, offset) if offset else 0)
@@ -221,7 +221,7 @@ class FileSource:
                 if len(page.items) + len(page.skipped) >= self.page_size:
                     yield self._with_cursor(page, path, offset)
                     page = Page(account_key="feed")
-            if page.items or page.skipped or offset:
+            if page.items or page.skipped or offset != start:
                 yield self._with_cursor(page, path, offset)
 
     @staticmethod

@@ -53,7 +53,8 @@ def test_database_file_is_owner_only(fresh_db: Store) -> None:
 
 def test_page_is_stored_with_cursor_and_flags_in_one_go(fresh_db: Store) -> None:
     run = fresh_db.begin_run("test")
-    page = PageRecord(run, "src", "feed", items=[(_fetched(1), None, "halo 1"), (_fetched(2), None, "halo 2")],
+    items = [(_fetched(1), None, "halo 1"), (_fetched(2), None, "halo 2")]
+    page = PageRecord(run, "src", "feed", items=items,
                       results=[_result(1, True), _result(2, False)], cursor=Cursor("s", "42"))
     flag_ids = fresh_db.save_page(page)
     assert len(flag_ids) == 1
