@@ -14,18 +14,24 @@ from monitor.pipeline import CycleStats, require_sources, run_cycle
 @click.option("--once", is_flag=True, help="Run one full cycle and exit (default: run the daemon).")
 @click.option("--source", "only", multiple=True, help="Only this source (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--log-json", is_flag=True, help="Daemon logs as JSON lines (default: [daemon] log_format).")
 @pass_state
-def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool) -> None:
+def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool, log_json: bool) -> None:
     """Collect, classify and store: one cycle with --once, else the long-running daemon."""
     from monitor.app import build_pipeline
 
     settings = state.settings
+    if not once:
+        from monitor import logs
+
+        # Logging first, so that building the pipeline is already logged in the chosen format.
+        logs.setup("json" if log_json else settings.daemon.log_format, settings.daemon.log_level)
     pipeline, _ = build_pipeline(settings)
     require_sources(pipeline.sources, f"{settings.file}: sources")
     if not once:
         from monitor.daemon import run_daemon
 
-        run_daemon(settings, pipeline)
+        run_daemon(settings, pipeline, only=list(only) or None)
         return
     run_id, stats = run_cycle(pipeline, trigger="once", only=list(only) or None)
     if as_json:
@@ -55,9 +61,12 @@ def status_cmd(state: CliState, as_json: bool) -> None:
     from monitor.app import open_store
     from storage.status import status_report
 
+    from monitor.cli_ops import daemon_status, print_daemon_status
+
     report = status_report(open_store(state.settings).db)
+    daemon = daemon_status(state)
     if as_json:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "daemon": daemon})
         return
     console.print(table("Tables", ["table", "rows"], sorted(report.counts.items())))
     run = report.last_run
@@ -76,6 +85,7 @@ def status_cmd(state: CliState, as_json: bool) -> None:
         console.print(table("Handle changes", ["account", "platform", "old", "new", "seen"],
                             [(r["account_id"], r["platform"], r["old_handle"], r["new_handle"],
                               r["seen_at"]) for r in report.renames]))
+    print_daemon_status(daemon)
 
 
 @click.group("accounts")

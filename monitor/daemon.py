@@ -1,79 +1,245 @@
-"""The long-running daemon: each source polled on its own interval, stopped cleanly by signal.
+"""The long-running daemon: sources polled on their own intervals, the weekly digest, retention.
 
-Every source gets its own APScheduler job (``max_instances=1`` so two cycles of
-one source never overlap; one thread per source so a slow source does not
-delay the others). SIGTERM or SIGINT sets a stop event that the pipeline checks
-between pages; the current page is committed or abandoned whole.
+Jobs (APScheduler, one worker thread per job so that a slow source never
+delays the others):
+
+``poll:<source>``
+    one cycle of that source every ``poll_interval`` seconds, with jitter;
+    ``max_instances=1`` so two cycles of one source never overlap.
+``digest``
+    the weekly digest on its cron schedule (Asia/Jakarta, Monday 07:00 by default).
+``digest-retry``
+    every ``[digest] retry_interval`` seconds and once at start: sends the due
+    week's digest to any audience not yet served (a failed attempt, or a
+    scheduled time the daemon was down for). ``storage.digest`` keeps it to once.
+``retention``
+    daily data minimisation at ``[retention] hour``.
+``heartbeat``
+    every ``[daemon] heartbeat_interval`` seconds: a log line, the
+    ``daemon_heartbeat`` row (and optional file), the jobs' next run times.
+
+SIGTERM or SIGINT sets a stop event that the pipeline checks between pages:
+the current page is committed or abandoned whole, running jobs end, the
+heartbeat row records the stop, and ``run`` returns (exit 0). A second signal
+exits at once (exit 1); DuckDB rolls back the unfinished transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import __version__
 from monitor.errors import AsnMonitorError
+from monitor.logs import event
 from monitor.pipeline import Pipeline, run_cycle
 from monitor.settings import Settings
+from storage.daemon_state import DaemonState
 
 log = logging.getLogger("asn_monitor.daemon")
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
-def _poll_job(pipeline: Pipeline, name: str, stop: threading.Event) -> Callable[[], None]:
-    def job() -> None:
-        if stop.is_set():
+class Daemon:
+    """The scheduler, its jobs and the stop event; ``run`` blocks until stopped."""
+
+    def __init__(self, settings: Settings, pipeline: Pipeline, stop: threading.Event | None = None,
+                 *, only: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.stop = stop or threading.Event()
+        self.env = os.environ if env is None else env
+        self.sources = [s for s in pipeline.sources if only is None or s.name in only]
+        self.state = DaemonState(pipeline.store.db)
+        self.started_at = datetime.now(UTC)
+        # Daemon-state rows are shared by every job; one writer at a time avoids
+        # DuckDB write-write conflicts between threads of this process.
+        self._state_lock = threading.Lock()
+        # The scheduled digest and its retry job must not race for the same week.
+        self._digest_lock = threading.Lock()
+        self._schedules: dict[str, str] = {}
+        self.scheduler = self._build()
+
+    # -- jobs ----------------------------------------------------------------
+
+    def _poll(self, name: str) -> None:
+        if self.stop.is_set():
             return
+        run_id, stats = run_cycle(self.pipeline, trigger="daemon", stop=self.stop, only=[name])
+        for s in stats:
+            event(log, "cycle_done", run=run_id, source=s.source, pages=s.pages, seen=s.seen,
+                  new=s.new, duplicate=s.duplicate, skipped=s.skipped, flagged=s.flagged,
+                  errors=len(s.errors), interrupted=self.stop.is_set())
+            for line in s.errors[:20]:
+                event(log, "source_error", logging.WARNING, run=run_id, source=s.source, error=line)
+
+    def _digest(self) -> None:
+        from monitor.digest import audiences, due_week, schedule_trigger, send_week
+
+        digest = self.settings.digest
+        if not digest.enabled or not audiences(digest) or self.stop.is_set():
+            return
+        week = due_week(schedule_trigger(digest), datetime.now(JAKARTA))
+        if week is None:
+            return
+        with self._digest_lock:
+            outcomes = send_week(self.pipeline.store.db, self.settings, week, env=self.env,
+                                 only_retry=True)
+        for o in outcomes:
+            if o.status == "skipped" and o.detail == "already sent":
+                continue
+            level = {"sent": logging.INFO, "failed": logging.ERROR}.get(o.status, logging.WARNING)
+            event(log, f"digest_{o.status}", level, week=o.week, audience=o.audience,
+                  flags=o.flags, message_id=o.message_id, detail=o.detail,
+                  seconds=round(o.seconds, 3))
+        if any(o.status == "failed" for o in outcomes):
+            raise AsnMonitorError(f"digest {week}: delivery failed, retried in "
+                                  f"{digest.retry_interval:.0f}s")
+
+    def _retention(self) -> None:
+        from storage.audit import purge_unflagged
+
+        days = self.settings.retention.raw_days
+        result = purge_unflagged(self.pipeline.store.db, days)
+        event(log, "retention_done", raw_days=days, cutoff=result.cutoff,
+              items_purged=result.items_purged, raw_purged=result.raw_purged)
+
+    def _heartbeat(self) -> None:
+        with self._state_lock:
+            beat = self.state.beat(os.getpid(), socket.gethostname(), __version__, self.started_at)
+            for job in self.scheduler.get_jobs():
+                self.state.set_next_run(job.id, job.next_run_time)
+        path = self.settings.daemon.heartbeat_file
+        if path is not None:
+            target = self.settings.resolve(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".tmp")
+            tmp.write_text(beat.isoformat() + "\n", encoding="utf-8")
+            tmp.replace(target)  # atomic: a monitor never reads half a timestamp
+        event(log, "heartbeat", pid=os.getpid(), jobs=len(self.scheduler.get_jobs()),
+              running=len(self.sources))
+
+    def _tracked(self, job_id: str, fn: Callable[[], None]) -> Callable[[], None]:
+        """``fn`` with its start, end, status and error recorded in ``daemon_jobs``."""
+
+        def job() -> None:
+            self._record(self.state.job_started, job_id)
+            status, error = "ok", None
+            try:
+                fn()
+            except AsnMonitorError as exc:
+                # Recorded and retried at the next run; the daemon keeps going.
+                status, error = "failed", str(exc)
+                event(log, "job_failed", logging.ERROR, job=job_id, error=str(exc))
+            except Exception as exc:
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+                log.exception("job_crashed", extra={"asn_fields": {"job": job_id}})
+            current = self.scheduler.get_job(job_id)
+            next_run = current.next_run_time if current is not None else None
+            self._record(self.state.job_finished, job_id, status, error, next_run)
+
+        return job
+
+    def _record(self, fn: Callable[..., None], *args: Any) -> None:
+        # Bookkeeping must never break a job; a locked database only costs a status row.
         try:
-            run_id, stats = run_cycle(pipeline, trigger="daemon", stop=stop, only=[name])
-            for s in stats:
-                log.info("cycle run=%s source=%s new=%s flagged=%s errors=%s",
-                         run_id, s.source, s.new, s.flagged, len(s.errors))
+            with self._state_lock:
+                fn(*args)
         except AsnMonitorError as exc:
-            # Recorded and retried on the next interval; the daemon keeps going.
-            log.error("cycle failed source=%s error=%s", name, exc)
+            event(log, "state_write_failed", logging.WARNING, error=str(exc))
 
-    return job
+    # -- scheduler -----------------------------------------------------------
+
+    def _add(self, job_id: str, fn: Callable[[], None], trigger: Any, schedule: str,
+             start_now: bool) -> None:
+        kwargs: dict[str, Any] = {"next_run_time": datetime.now(JAKARTA)} if start_now else {}
+        self.scheduler.add_job(self._tracked(job_id, fn), trigger, id=job_id, name=job_id,
+                               max_instances=1, coalesce=True, misfire_grace_time=None, **kwargs)
+        self._schedules[job_id] = schedule
+
+    def _build(self) -> BackgroundScheduler:
+        from monitor.digest import schedule_trigger
+
+        workers = len(self.sources) + 4  # one thread per job: nothing waits for a free worker
+        self.scheduler = BackgroundScheduler(
+            timezone=JAKARTA, executors={"default": {"type": "threadpool", "max_workers": workers}})
+        jitter = self.settings.daemon.jitter
+        for source in self.sources:
+            interval = float(self.settings.sources[source.name].get("poll_interval", 900.0))
+            spread = int(interval * jitter)
+            self._add(f"poll:{source.name}", lambda n=source.name: self._poll(n),  # type: ignore[misc]
+                      IntervalTrigger(seconds=interval, jitter=spread or None, timezone=JAKARTA),
+                      f"every {interval:g}s ±{spread}s", start_now=True)
+        d = self.settings.digest
+        if d.enabled:
+            s = d.schedule
+            self._add("digest", self._digest, schedule_trigger(d),
+                      f"cron dow={s.day_of_week} {s.hour}:{s.minute} WIB", start_now=False)
+            self._add("digest-retry", self._digest, IntervalTrigger(seconds=d.retry_interval),
+                      f"every {d.retry_interval:g}s", start_now=True)
+        r = self.settings.retention
+        self._add("retention", self._retention, CronTrigger(hour=r.hour, minute=0, timezone=JAKARTA),
+                  f"daily {r.hour:02d}:00 WIB", start_now=False)
+        hb = self.settings.daemon.heartbeat_interval
+        self._add("heartbeat", self._heartbeat, IntervalTrigger(seconds=hb), f"every {hb:g}s",
+                  start_now=True)
+        return self.scheduler
+
+    def run(self) -> None:
+        """Start the jobs and block until the stop event is set; then shut down cleanly."""
+        self.scheduler.start()
+        self.state.register_jobs([(j.id, j.name, self._schedules[j.id], j.next_run_time)
+                                  for j in self.scheduler.get_jobs()])
+        event(log, "daemon_started", pid=os.getpid(), sources=len(self.sources),
+              jobs=",".join(j.id for j in self.scheduler.get_jobs()),
+              database=str(self.pipeline.store.db.path))
+        self.stop.wait()
+        event(log, "daemon_stopping")
+        self.scheduler.shutdown(wait=True)  # running jobs saw the stop event and end soon
+        self._record(lambda: self.state.stopped())
+        event(log, "daemon_stopped", uptime_s=round((datetime.now(UTC) - self.started_at)
+                                                    .total_seconds(), 1))
 
 
-def build_scheduler(settings: Settings, pipeline: Pipeline, stop: threading.Event
-                    ) -> BackgroundScheduler:
-    """A scheduler with one polling job per source."""
-    scheduler = BackgroundScheduler(timezone=JAKARTA,
-                                    executors={"default": {"type": "threadpool",
-                                                           "max_workers": max(2, len(pipeline.sources))}})
-    for source in pipeline.sources:
-        interval = float(settings.sources[source.name].get("poll_interval", 900.0))
-        scheduler.add_job(
-            _poll_job(pipeline, source.name, stop),
-            IntervalTrigger(seconds=interval, jitter=max(1, int(interval * 0.1))),
-            id=f"poll:{source.name}", name=f"poll {source.name}",
-            max_instances=1, coalesce=True, next_run_time=datetime.now(JAKARTA),
-        )
-    return scheduler
-
-
-def run_daemon(settings: Settings, pipeline: Pipeline, stop: threading.Event | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop`` is set); the first cycle of each source starts now."""
-    stop = stop or threading.Event()
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM/SIGINT: stop after the current page; a second signal exits immediately."""
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the current page", signum)
+        if stop.is_set():
+            event(log, "forced_exit", logging.WARNING, signal=signum)
+            os._exit(1)  # the worker threads would otherwise keep the process alive
+        event(log, "signal", signal=signal.Signals(signum).name)
         stop.set()
 
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def run_daemon(settings: Settings, pipeline: Pipeline, stop: threading.Event | None = None,
+               only: Sequence[str] | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set); the first cycle of each source starts now."""
+    stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-    scheduler = build_scheduler(settings, pipeline, stop)
-    scheduler.start()
-    log.info("daemon started with %d sources", len(pipeline.sources))
-    stop.wait()
-    scheduler.shutdown(wait=True)
-    log.info("daemon stopped")
+        install_signal_handlers(stop)
+    Daemon(settings, pipeline, stop, only=only).run()
+
+
+def heartbeat_age(path: Path) -> float | None:
+    """Seconds since the heartbeat file was written, or ``None`` if it is missing (for probes)."""
+    try:
+        return datetime.now(UTC).timestamp() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None

@@ -11,7 +11,8 @@
     │   └── AccountUnavailable      fatal for this account this cycle (deleted, suspended)
     ├── StorageError                the database refused; nothing of the unit was written
     │   └── StorageLocked           another process holds the DuckDB file
-    └── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
+    ├── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
+    └── DeliveryError               the digest email could not be sent; recorded, retried later
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
 ``str()`` is one line that says what was wrong and where.
@@ -90,3 +91,9 @@ class ReviewError(AsnMonitorError):
     """A review decision is not allowed in the flag's current state."""
 
     exit_code = 5
+
+
+class DeliveryError(AsnMonitorError):
+    """An email (the weekly digest) could not be handed to the SMTP server; it is retried later."""
+
+    exit_code = 6

@@ -57,6 +57,64 @@ class PipelineSettings(_Section):
     max_pages_per_account: int = Field(default=50, ge=1)
 
 
+class SmtpSettings(_Section):
+    """``[digest.smtp]``: the mail server; the login comes from environment variables only."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str = "asn-monitor@localhost"
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class DigestSchedule(_Section):
+    """``[digest.schedule]``: APScheduler cron fields, in Asia/Jakarta time."""
+
+    day_of_week: str = "mon"
+    hour: int | str = 7
+    minute: int | str = 0
+
+
+class DigestSettings(_Section):
+    """``[digest]``: the weekly email to leadership.
+
+    ``recipients`` get the whole picture; each ``by_region`` / ``by_agency``
+    list gets a digest limited to that region (a province code covers its
+    regencies and cities) or agency.
+    """
+
+    enabled: bool = True
+    recipients: list[str] = Field(default_factory=list)
+    by_region: dict[str, list[str]] = Field(default_factory=dict)
+    by_agency: dict[str, list[str]] = Field(default_factory=dict)
+    language: Literal["id", "en"] = "id"
+    schedule: DigestSchedule = Field(default_factory=DigestSchedule)
+    retry_interval: float = Field(default=900.0, gt=0)
+    max_attempts: int = Field(default=20, ge=1)
+    top: int = Field(default=5, ge=1, le=50)
+    subject_prefix: str = "[asn-monitor]"
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+
+
+class DaemonSettings(_Section):
+    """``[daemon]``: logging, heartbeat and scheduling of the long-running process."""
+
+    log_format: Literal["kv", "json"] = "kv"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    heartbeat_interval: float = Field(default=60.0, gt=0)
+    heartbeat_file: Path | None = None
+    jitter: float = Field(default=0.1, ge=0.0, le=1.0)
+
+
+class RetentionSettings(_Section):
+    """``[retention]``: data minimisation of items that were never flagged."""
+
+    raw_days: int = Field(default=90, ge=1)
+    hour: int = Field(default=3, ge=0, le=23)
+
+
 class Settings(_Section):
     """The whole settings file."""
 
@@ -65,6 +123,9 @@ class Settings(_Section):
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     # Set by ``load``; not read from the file.
     base_dir: Path = Path(".")

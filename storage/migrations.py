@@ -137,7 +137,159 @@ def m002_flag_status_view(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m003_digest_and_daemon_state(db: duckdb.DuckDBPyConnection) -> None:
+    """Weekly digest deliveries (sent exactly once per week and audience), daemon jobs, heartbeat."""
+    db.execute(
+        """
+        -- One row per (ISO week, audience); status moves sending -> sent | failed.
+        -- A 'sending' row left by a crash is never resent automatically (it may
+        -- have reached the server); an operator checks message_id and uses --force.
+        CREATE TABLE digests (
+            week VARCHAR NOT NULL, audience VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, recipients JSON NOT NULL,
+            language VARCHAR NOT NULL, flags INTEGER,
+            first_attempt_at TIMESTAMPTZ, last_attempt_at TIMESTAMPTZ,
+            sent_at TIMESTAMPTZ, message_id VARCHAR, error VARCHAR,
+            PRIMARY KEY (week, audience)
+        );
+        -- The daemon's scheduled jobs and their next run, for `status`.
+        CREATE TABLE daemon_jobs (
+            job_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, schedule VARCHAR NOT NULL,
+            next_run_at TIMESTAMPTZ, last_started_at TIMESTAMPTZ,
+            last_finished_at TIMESTAMPTZ, last_status VARCHAR, last_error VARCHAR,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        -- One row (id = 1): the running daemon's last sign of life.
+        CREATE TABLE daemon_heartbeat (
+            id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, host VARCHAR NOT NULL,
+            version VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL,
+            beat_at TIMESTAMPTZ NOT NULL, stopped_at TIMESTAMPTZ
+        );
+        """
+    )
+
+
+def m004_audit_retention(db: duckdb.DuckDBPyConnection) -> None:
+    """The data-minimisation trail: each retention pass and each item whose content was purged."""
+    db.execute(
+        """
+        CREATE SEQUENCE seq_retention_runs;
+        CREATE TABLE retention_runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('seq_retention_runs'),
+            run_at TIMESTAMPTZ NOT NULL, raw_days INTEGER NOT NULL, cutoff TIMESTAMPTZ NOT NULL,
+            items_purged BIGINT NOT NULL, raw_purged BIGINT NOT NULL
+        );
+        -- items has no purged_at column (the pipeline inserts positionally), so the
+        -- mark lives here; items.text / subject_text are NULL for these keys.
+        CREATE TABLE purged_items (
+            item_key VARCHAR PRIMARY KEY, purged_at TIMESTAMPTZ NOT NULL,
+            retention_run BIGINT NOT NULL
+        );
+        """
+    )
+
+
+def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
+    """Views for auditors; weeks and days are ISO weeks and dates in Asia/Jakarta (WIB)."""
+    db.execute(
+        """
+        -- Every flag with its account, region, item, model and current status.
+        CREATE VIEW audit_flags AS
+        SELECT f.flag_id, f.created_at AS flagged_at,
+               strftime(timezone('Asia/Jakarta', f.created_at), '%G-W%V') AS week,
+               CAST(timezone('Asia/Jakarta', f.created_at) AS DATE) AS day,
+               f.item_key, i.platform, i.kind, f.category, f.stance, f.score, f.targets,
+               f.account_id, a.name AS account_name, a.agency, a.region,
+               r.name AS region_name, r.province, s.status,
+               c.model, c.version, i.created_at AS acted_at, i.url
+        FROM flags f
+        JOIN flag_status s USING (flag_id)
+        LEFT JOIN items i USING (item_key)
+        LEFT JOIN accounts a ON a.account_id = f.account_id
+        LEFT JOIN regions r ON r.code = a.region
+        LEFT JOIN classifications c ON c.id = f.classification_id;
+
+        CREATE VIEW audit_flags_by_week AS
+        SELECT week, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirm') AS confirmed,
+               count(*) FILTER (status = 'dismiss') AS dismissed,
+               count(*) FILTER (status = 'escalate') AS escalated
+        FROM audit_flags GROUP BY week;
+
+        CREATE VIEW audit_flags_by_agency AS
+        SELECT week, agency, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirm') AS confirmed,
+               count(*) FILTER (status = 'dismiss') AS dismissed
+        FROM audit_flags GROUP BY week, agency;
+
+        CREATE VIEW audit_flags_by_region AS
+        SELECT week, region, region_name, province, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirm') AS confirmed,
+               count(*) FILTER (status = 'dismiss') AS dismissed
+        FROM audit_flags GROUP BY week, region, region_name, province;
+
+        -- One row per flag and target (candidate or party id) it names.
+        CREATE VIEW audit_flags_by_candidate AS
+        WITH t AS (
+            SELECT af.week, af.flag_id, af.status,
+                   unnest(json_extract_string(af.targets, '$[*]')) AS target
+            FROM audit_flags af
+        ), names AS (
+            SELECT id, 'candidate' AS target_type,
+                   any_value(array_to_string(json_extract_string(people, '$[*]'), ' & ')) AS label
+            FROM candidates GROUP BY id
+            UNION ALL
+            SELECT id, 'party', any_value(json_extract_string(names, '$[0]')) FROM parties GROUP BY id
+        )
+        SELECT t.week, t.target, coalesce(n.target_type, 'other') AS target_type, n.label,
+               count(*) AS flags,
+               count(*) FILTER (t.status = 'pending') AS pending,
+               count(*) FILTER (t.status = 'confirm') AS confirmed,
+               count(*) FILTER (t.status = 'dismiss') AS dismissed
+        FROM t LEFT JOIN names n ON n.id = t.target
+        GROUP BY t.week, t.target, n.target_type, n.label;
+
+        -- Time from a flag to its first review decision (NULL while pending).
+        CREATE VIEW audit_review_turnaround AS
+        SELECT f.flag_id, f.created_at AS flagged_at, r.decided_at AS first_decision_at,
+               r.decision AS first_decision, r.reviewer AS first_reviewer,
+               round((epoch(r.decided_at) - epoch(f.created_at)) / 3600.0, 2)
+                   AS hours_to_first_decision
+        FROM flags f
+        LEFT JOIN (
+            SELECT * FROM reviews
+            QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY decided_at, review_id) = 1
+        ) r USING (flag_id);
+
+        CREATE VIEW audit_reviewer_activity AS
+        SELECT r.reviewer, count(*) AS decisions, count(DISTINCT r.flag_id) AS flags_reviewed,
+               count(*) FILTER (r.decision = 'confirm') AS confirms,
+               count(*) FILTER (r.decision = 'dismiss') AS dismissals,
+               count(*) FILTER (r.decision = 'escalate') AS escalations,
+               min(r.decided_at) AS first_decision_at, max(r.decided_at) AS last_decision_at,
+               round(median((epoch(r.decided_at) - epoch(f.created_at)) / 3600.0), 2)
+                   AS median_hours_after_flag
+        FROM reviews r JOIN flags f USING (flag_id)
+        GROUP BY r.reviewer;
+
+        -- The model and version whose output each human decision was about.
+        CREATE VIEW audit_decision_models AS
+        SELECT r.review_id, r.flag_id, r.decision, r.reason, r.reviewer, r.decided_at,
+               f.classification_id, c.model, c.version, c.score, c.stance, c.category
+        FROM reviews r
+        JOIN flags f USING (flag_id)
+        LEFT JOIN classifications c ON c.id = f.classification_id;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
+    m003_digest_and_daemon_state,
+    m004_audit_retention,
+    m005_audit_views,
 ]
