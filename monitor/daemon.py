@@ -71,6 +71,11 @@ class Daemon:
         # The scheduled digest and its retry job must not race for the same week.
         self._digest_lock = threading.Lock()
         self._schedules: dict[str, str] = {}
+        # Jobs in progress. APScheduler's shutdown(wait=True) holds the scheduler's
+        # locks while it waits, so a job asking for its next run time would
+        # deadlock; the daemon shuts down without waiting and waits here instead.
+        self._running = 0
+        self._idle = threading.Condition()
         self.scheduler = self._build()
 
     # -- jobs ----------------------------------------------------------------
@@ -112,6 +117,8 @@ class Daemon:
     def _retention(self) -> None:
         from storage.audit import purge_unflagged
 
+        if self.stop.is_set():
+            return
         days = self.settings.retention.raw_days
         result = purge_unflagged(self.pipeline.store.db, days)
         event(log, "retention_done", raw_days=days, cutoff=result.cutoff,
@@ -120,6 +127,8 @@ class Daemon:
     def _heartbeat(self) -> None:
         with self._state_lock:
             beat = self.state.beat(os.getpid(), socket.gethostname(), __version__, self.started_at)
+            if self.stop.is_set():
+                return
             for job in self.scheduler.get_jobs():
                 self.state.set_next_run(job.id, job.next_run_time)
         path = self.settings.daemon.heartbeat_file
@@ -136,22 +145,35 @@ class Daemon:
         """``fn`` with its start, end, status and error recorded in ``daemon_jobs``."""
 
         def job() -> None:
-            self._record(self.state.job_started, job_id)
-            status, error = "ok", None
+            if self.stop.is_set():
+                return
+            with self._idle:
+                self._running += 1
             try:
-                fn()
-            except AsnMonitorError as exc:
-                # Recorded and retried at the next run; the daemon keeps going.
-                status, error = "failed", str(exc)
-                event(log, "job_failed", logging.ERROR, job=job_id, error=str(exc))
-            except Exception as exc:
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                log.exception("job_crashed", extra={"asn_fields": {"job": job_id}})
-            current = self.scheduler.get_job(job_id)
-            next_run = current.next_run_time if current is not None else None
-            self._record(self.state.job_finished, job_id, status, error, next_run)
+                self._record(self.state.job_started, job_id)
+                status, error = "ok", None
+                try:
+                    fn()
+                except AsnMonitorError as exc:
+                    # Recorded and retried at the next run; the daemon keeps going.
+                    status, error = "failed", str(exc)
+                    event(log, "job_failed", logging.ERROR, job=job_id, error=str(exc))
+                except Exception as exc:
+                    status, error = "failed", f"{type(exc).__name__}: {exc}"
+                    log.exception("job_crashed", extra={"asn_fields": {"job": job_id}})
+                self._record(self.state.job_finished, job_id, status, error, self._next_run(job_id))
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
 
         return job
+
+    def _next_run(self, job_id: str) -> datetime | None:
+        if self.stop.is_set():
+            return None  # shutting down: no next run
+        current = self.scheduler.get_job(job_id)
+        return current.next_run_time if current is not None else None
 
     def _record(self, fn: Callable[..., None], *args: Any) -> None:
         # Bookkeeping must never break a job; a locked database only costs a status row.
@@ -208,7 +230,9 @@ class Daemon:
               database=str(self.pipeline.store.db.path))
         self.stop.wait()
         event(log, "daemon_stopping")
-        self.scheduler.shutdown(wait=True)  # running jobs saw the stop event and end soon
+        self.scheduler.shutdown(wait=False)  # no new runs; running jobs saw the stop event
+        with self._idle:
+            self._idle.wait_for(lambda: self._running == 0)
         self._record(lambda: self.state.stopped())
         event(log, "daemon_stopped", uptime_s=round((datetime.now(UTC) - self.started_at)
                                                     .total_seconds(), 1))
