@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -20,6 +21,20 @@ import duckdb
 
 from monitor.errors import StorageError, StorageLocked
 from storage.migrations import MIGRATIONS
+
+
+# DuckDB shares one database instance between the connections of a process and
+# tears it down when the last one closes; a connect racing that teardown in
+# another thread fails with "Unique file handle conflict". The daemon's jobs
+# run in threads, so opening and closing are serialised per file.
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -44,7 +59,8 @@ class Database:
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                with _file_lock(self.path):
+                    return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
                     raise StorageError(f"{self.path}: cannot open database: {exc}") from exc
@@ -65,7 +81,8 @@ class Database:
         try:
             yield con
         finally:
-            con.close()
+            with _file_lock(self.path):
+                con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
