@@ -59,9 +59,8 @@ def _print_summary(run_id: int, stats: list[CycleStats]) -> None:
 def status_cmd(state: CliState, as_json: bool) -> None:
     """Counts per table, the last run, the last error per source, pending reviews, renames."""
     from monitor.app import open_store
-    from storage.status import status_report
-
     from monitor.cli_ops import daemon_status, print_daemon_status
+    from storage.status import status_report
 
     report = status_report(open_store(state.settings).db)
     daemon = daemon_status(state)

@@ -222,9 +222,12 @@ class Daemon:
 
     def run(self) -> None:
         """Start the jobs and block until the stop event is set; then shut down cleanly."""
-        self.scheduler.start()
-        self.state.register_jobs([(j.id, j.name, self._schedules[j.id], j.next_run_time)
-                                  for j in self.scheduler.get_jobs()])
+        # Paused first: the job list (with next run times) is written before any job runs.
+        self.scheduler.start(paused=True)
+        self._record(self.state.register_jobs,
+                     [(j.id, j.name, self._schedules[j.id], j.next_run_time)
+                      for j in self.scheduler.get_jobs()])
+        self.scheduler.resume()
         event(log, "daemon_started", pid=os.getpid(), sources=len(self.sources),
               jobs=",".join(j.id for j in self.scheduler.get_jobs()),
               database=str(self.pipeline.store.db.path))

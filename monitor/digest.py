@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import cast
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -114,7 +115,7 @@ def build_message(rendered: Rendered, sender: str, recipients: list[str], messag
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(rendered.text, charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    html_part = msg.get_payload()[1]  # type: ignore[index]
+    html_part = cast(EmailMessage, msg.get_payload()[1])  # type: ignore[index]
     html_part.add_related(rendered.png, "image", "png", cid=f"<{rendered.chart_cid}>",
                           filename="chart.png", disposition="inline")
     return msg

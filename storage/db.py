@@ -22,7 +22,6 @@ import duckdb
 from monitor.errors import StorageError, StorageLocked
 from storage.migrations import MIGRATIONS
 
-
 # DuckDB shares one database instance between the connections of a process and
 # tears it down when the last one closes; a connect racing that teardown in
 # another thread fails with "Unique file handle conflict". The daemon's jobs

@@ -127,16 +127,17 @@ def digest_data(db: Database, week: str, scope: Scope = Scope(), top: int = 5,
     cond, params = scope.where()
     with db.connect() as con:
         labels = _labels(con)
+        # ``cond`` is one of Scope.where()'s fixed conditions; values go in as parameters.
         rows = con.execute(
-            "SELECT flag_id, flagged_at, account_name, agency, region, region_name, kind, category, "
-            f"stance, targets, score, status, url FROM audit_flags WHERE {cond} "  # noqa: S608
+            "SELECT flag_id, flagged_at, account_name, agency, region, region_name, kind, "  # noqa: S608
+            f"category, stance, targets, score, status, url FROM audit_flags WHERE {cond} "
             "AND flagged_at >= ? AND flagged_at < ? ORDER BY flag_id", [*params, start, end],
         ).fetchall()
-        data.new_flags = [FlagLine(*r[:9], tuple(json.loads(r[9] or "[]")), *r[10:]) for r in rows]
+        data.new_flags = [FlagLine(*[*r[:9], tuple(json.loads(r[9] or "[]")), *r[10:]]) for r in rows]
         # The latest decision each flag got within the week.
         for flag_id, decision in con.execute(
-                "SELECT r.flag_id, r.decision FROM reviews r JOIN audit_flags a USING (flag_id) "
-                f"WHERE {cond} AND r.decided_at >= ? AND r.decided_at < ? "  # noqa: S608
+                "SELECT r.flag_id, r.decision FROM reviews r JOIN audit_flags a USING (flag_id) "  # noqa: S608
+                f"WHERE {cond} AND r.decided_at >= ? AND r.decided_at < ? "
                 "QUALIFY row_number() OVER (PARTITION BY r.flag_id ORDER BY r.review_id DESC) = 1 "
                 "ORDER BY r.flag_id", [*params, start, end]).fetchall():
             data.decided.setdefault(str(decision), []).append(int(flag_id))

@@ -36,7 +36,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
         return "250 OK"
@@ -163,7 +163,7 @@ def test_smtp_down_is_recorded_failed_then_sent_once(config_dir: Path) -> None:
         assert len(inbox.messages) == 1
     finally:
         controller.stop()
-    week, audience, status, attempts, message_id, error = deliveries(path)[0]
+    _, _, status, attempts, message_id, error = deliveries(path)[0]
     assert (status, attempts, error) == ("sent", 2, None)
     assert message_id == inbox.messages[0][2]["Message-ID"]
 
