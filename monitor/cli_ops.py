@@ -14,7 +14,7 @@ import click
 
 from monitor.cli import CliState, console, emit_json, pass_state, table
 from monitor.errors import DeliveryError, InputError
-from storage.digest import Scope
+from storage.digest import JAKARTA, Scope
 
 
 def _db(state: CliState) -> Any:
@@ -200,6 +200,12 @@ def daemon_status(state: CliState) -> dict[str, Any]:
             "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)]}
 
 
+def _wib(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso).astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def print_daemon_status(info: dict[str, Any]) -> None:
     """Print what ``daemon_status`` returned."""
     hb = info["heartbeat"]
@@ -210,9 +216,10 @@ def print_daemon_status(info: dict[str, Any]) -> None:
         console.print(f"Daemon: pid {hb['pid']} on {hb['host']}, started {hb['started_at']}, {state}",
                       markup=False)
     if info["jobs"]:
-        console.print(table("Jobs", ["job", "schedule", "next run", "last status", "last finished"],
-                            [(j["job_id"], j["schedule"], j["next_run_at"] or "-", j["last_status"],
-                              j["last_finished_at"]) for j in info["jobs"]]))
+        console.print(table("Jobs (times in WIB)", ["job", "schedule", "next run", "last status",
+                                                   "last finished"],
+                            [(j["job_id"], j["schedule"], _wib(j["next_run_at"]) or "-",
+                              j["last_status"], _wib(j["last_finished_at"])) for j in info["jobs"]]))
     if info["digests"]:
         console.print(table("Recent digests", ["week", "audience", "status", "attempts", "sent at"],
                             [(d["week"], d["audience"], d["status"], d["attempts"], d["sent_at"])

@@ -21,7 +21,8 @@ delays the others):
 SIGTERM or SIGINT sets a stop event that the pipeline checks between pages:
 the current page is committed or abandoned whole, running jobs end, the
 heartbeat row records the stop, and ``run`` returns (exit 0). A second signal
-exits at once (exit 1); DuckDB rolls back the unfinished transaction.
+more than a second later exits at once (exit 1); DuckDB rolls back the
+unfinished transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,7 +141,7 @@ class Daemon:
             tmp.write_text(beat.isoformat() + "\n", encoding="utf-8")
             tmp.replace(target)  # atomic: a monitor never reads half a timestamp
         event(log, "heartbeat", pid=os.getpid(), jobs=len(self.scheduler.get_jobs()),
-              running=len(self.sources))
+              sources=len(self.sources))
 
     def _tracked(self, job_id: str, fn: Callable[[], None]) -> Callable[[], None]:
         """``fn`` with its start, end, status and error recorded in ``daemon_jobs``."""
@@ -209,7 +211,7 @@ class Daemon:
         if d.enabled:
             s = d.schedule
             self._add("digest", self._digest, schedule_trigger(d),
-                      f"cron dow={s.day_of_week} {s.hour}:{s.minute} WIB", start_now=False)
+                      f"{s.day_of_week} {_two(s.hour)}:{_two(s.minute)} WIB", start_now=False)
             self._add("digest-retry", self._digest, IntervalTrigger(seconds=d.retry_interval),
                       f"every {d.retry_interval:g}s", start_now=True)
         r = self.settings.retention
@@ -241,14 +243,24 @@ class Daemon:
                                                     .total_seconds(), 1))
 
 
+def _two(value: int | str) -> str:
+    return f"{value:02d}" if isinstance(value, int) else value
+
+
 def install_signal_handlers(stop: threading.Event) -> None:
     """SIGTERM/SIGINT: stop after the current page; a second signal exits immediately."""
 
+    first: list[float] = []
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            event(log, "forced_exit", logging.WARNING, signal=signum)
+        # A signal sent to the process and to its group (timeout(1), a shell) arrives
+        # twice at once; only a second signal a moment later means "exit now".
+        if stop.is_set() and first and time.monotonic() - first[0] > 1.0:
+            event(log, "forced_exit", logging.WARNING, signal=signal.Signals(signum).name)
             os._exit(1)  # the worker threads would otherwise keep the process alive
-        event(log, "signal", signal=signal.Signals(signum).name)
+        if not first:
+            first.append(time.monotonic())
+            event(log, "signal", signal=signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
