@@ -175,7 +175,7 @@ class Daemon:
         if self.stop.is_set():
             return None  # shutting down: no next run
         current = self.scheduler.get_job(job_id)
-        return current.next_run_time if current is not None else None
+        return getattr(current, "next_run_time", None)  # pending jobs (not started) have none
 
     def _record(self, fn: Callable[..., None], *args: Any) -> None:
         # Bookkeeping must never break a job; a locked database only costs a status row.
@@ -230,6 +230,11 @@ class Daemon:
                      [(j.id, j.name, self._schedules[j.id], j.next_run_time)
                       for j in self.scheduler.get_jobs()])
         self.scheduler.resume()
+        from monitor.digest import audiences
+
+        if self.settings.digest.enabled and not audiences(self.settings.digest):
+            event(log, "digest_not_configured", logging.WARNING,
+                  detail="[digest] has no recipients; no weekly digest will be sent")
         event(log, "daemon_started", pid=os.getpid(), sources=len(self.sources),
               jobs=",".join(j.id for j in self.scheduler.get_jobs()),
               database=str(self.pipeline.store.db.path))

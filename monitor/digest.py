@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from typing import cast
 
 from apscheduler.triggers.cron import CronTrigger
@@ -125,20 +126,25 @@ def _domain(sender: str) -> str:
     return sender.rpartition("@")[2].strip("> ") or "asn-monitor.local"
 
 
-def smtp_send(smtp: SmtpSettings, msg: EmailMessage, env: Mapping[str, str]) -> None:
-    """Hand ``msg`` to the SMTP server; raises ``DeliveryError`` on any failure."""
+def smtp_send(smtp: SmtpSettings, msg: EmailMessage, env: Mapping[str, str],
+              ca_file: Path | None = None) -> None:
+    """Hand ``msg`` to the SMTP server; raises ``DeliveryError`` on any failure.
+
+    TLS always verifies the server's certificate and name (against ``ca_file``
+    when given, else the system's CAs); the login comes from environment variables.
+    """
     username = secret(env, smtp.username_env, "[digest.smtp] username_env")
     password = secret(env, smtp.password_env, "[digest.smtp] password_env")
     try:
         client: smtplib.SMTP
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         if smtp.security == "ssl":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         with client:
             if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if username and password:
                 client.login(username, password)
             refused = client.send_message(msg)
@@ -200,7 +206,8 @@ def send_week(db: Database, settings: Settings, week: str, *, force: bool = Fals
             continue
         msg = build_message(rendered, digest.smtp.sender, aud.recipients, message_id, now_)
         try:
-            smtp_send(digest.smtp, msg, env)
+            smtp_send(digest.smtp, msg, env,
+                      settings.resolve(digest.smtp.ca_file) if digest.smtp.ca_file else None)
         except (DeliveryError, ConfigError) as exc:
             log.mark_failed(week, key, str(exc))
             out.append(Outcome(week, key, "failed", aud.recipients, flags, message_id, str(exc),

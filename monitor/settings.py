@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
 
@@ -67,6 +67,13 @@ class SmtpSettings(_Section):
     password_env: str | None = None
     sender: str = "asn-monitor@localhost"
     timeout: float = Field(default=30.0, gt=0)
+    ca_file: Path | None = None  # a private CA for the server's certificate (else the system's)
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> SmtpSettings:
+        if self.security == "none" and (self.username_env or self.password_env):
+            raise ValueError("a login needs security = \"starttls\" or \"ssl\" (never in clear text)")
+        return self
 
 
 class DigestSchedule(_Section):

@@ -242,3 +242,14 @@ def test_status_lists_next_run_times_while_running(config_dir: Path) -> None:
     assert digest is not None and digest > datetime.now(UTC)
     local = digest.astimezone(daemon.scheduler.timezone)
     assert (local.weekday(), local.hour, local.minute) == (0, 7, 0)  # Monday 07:00 WIB
+
+
+def test_retention_job_runs_and_is_recorded(config_dir: Path) -> None:
+    settings = _settings(config_dir)
+    pipeline, _ = build_pipeline(settings)
+    daemon = Daemon(settings, pipeline, threading.Event(), env={})
+    daemon.state.register_jobs([("retention", "retention", "daily 03:00 WIB", None)])
+    daemon._tracked("retention", daemon._retention)()
+    rows = _rows(settings, "SELECT raw_days, items_purged FROM retention_runs")
+    assert rows == [(90, 0)]
+    assert _rows(settings, "SELECT last_status FROM daemon_jobs WHERE job_id = 'retention'") == [("ok",)]

@@ -277,3 +277,57 @@ def test_chromium_renders_the_html_digest(cli: Callable[..., CliResult], tmp_pat
     subprocess.run([*base, f"--screenshot={shot}", "--window-size=1000,1400", out.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed (needed to make a test certificate)")
+def test_starttls_with_login_from_environment(config_dir: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    assert OPENSSL is not None
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"rahasia")
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls,
+                            require_starttls=True, authenticator=authenticator,
+                            auth_require_tls=True)
+    controller.start()
+    try:
+        path = digest_settings(config_dir, port)
+        text = path.read_text().replace('security = "none"', 'security = "starttls"\n'
+                                        f'ca_file = "{cert}"\nusername_env = "SMTP_USER"\n'
+                                        'password_env = "SMTP_PASS"')
+        path.write_text(text)
+        assert run(path, "run", "--once").exit_code == 0
+        missing = run(path, "digest", "send", "--week", THIS_WEEK)
+        assert missing.exit_code == 6 and "SMTP_USER is not set" in missing.stdout
+        monkeypatch.setenv("SMTP_USER", "asn-monitor")
+        monkeypatch.setenv("SMTP_PASS", "rahasia")
+        sent = run(path, "digest", "send", "--week", THIS_WEEK)
+        assert sent.exit_code == 0, sent.stdout + sent.stderr
+    finally:
+        controller.stop()
+    assert logins == [(b"asn-monitor", b"rahasia")] and len(inbox.messages) == 1
+    assert deliveries(path)[0][2:4] == ("sent", 2)
+    clear = write_settings(config_dir, extra={"digest": {"recipients": ["a@b.example"]}})
+    clear.write_text(clear.read_text().replace(
+        "[sources.", '[digest.smtp]\nsecurity = "none"\nusername_env = "SMTP_USER"\n\n[sources.', 1))
+    refused = run(clear, "status")
+    assert refused.exit_code == 2 and "clear text" in refused.stderr
