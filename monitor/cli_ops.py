@@ -23,6 +23,16 @@ def _db(state: CliState) -> Any:
     return open_store(state.settings).db
 
 
+def _read_only_db(state: CliState) -> Any:
+    """The database for auditors: never migrated or written, so a read-only copy works too."""
+    from storage.db import Database
+
+    settings = state.settings
+    if not settings.db_path.exists():
+        raise InputError(f"{settings.db_path}: no database yet (run `asn-monitor run --once` first)")
+    return Database(settings.db_path, lock_timeout=settings.storage.lock_timeout)
+
+
 def _scope(text: str) -> Scope:
     if text == "all":
         return Scope()
@@ -123,10 +133,10 @@ def _cell(value: Any) -> Any:
               show_default=True, help="Output format.")
 @pass_state
 def sql_cmd(state: CliState, statement: str, fmt: str) -> None:
-    """Run one read-only SELECT (or WITH ... SELECT) on the database; see docs/audits.md."""
+    """Run one read-only SELECT query and print its rows (see docs/audits.md for the views)."""
     from storage.audit import query
 
-    columns, rows = query(_db(state), statement)
+    columns, rows = query(_read_only_db(state), statement)
     if fmt == "json":
         emit_json([{c: _cell(v) for c, v in zip(columns, r, strict=True)} for r in rows])
     elif fmt == "csv":
@@ -155,7 +165,7 @@ def export_cmd(state: CliState, fmt: str, since: datetime | None, until: datetim
     """Export flags with their items, classifications, reviews and evidence metadata."""
     from storage.audit import export
 
-    written = export(_db(state), out, fmt,  # type: ignore[arg-type]
+    written = export(_read_only_db(state), out, fmt,  # type: ignore[arg-type]
                      since.date() if since else None, until.date() if until else None)
     if as_json:
         emit_json({t: {"path": str(p), "rows": n} for t, (p, n) in written.items()})

@@ -96,4 +96,4 @@ class ReviewError(AsnMonitorError):
 class DeliveryError(AsnMonitorError):
     """An email (the weekly digest) could not be handed to the SMTP server; it is retried later."""
 
-    exit_code = 6
+    exit_code = 7

@@ -21,7 +21,7 @@ import duckdb
 from storage.db import Database
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-DECISIONS = ("confirm", "dismiss", "escalate")
+DECISIONS = ("confirmed", "dismissed", "escalated")
 AGE_BUCKETS = ((2, "0-2"), (7, "3-7"), (14, "8-14"), (10**6, ">14"))
 
 
@@ -136,7 +136,7 @@ def digest_data(db: Database, week: str, scope: Scope = Scope(), top: int = 5,
         data.new_flags = [FlagLine(*[*r[:9], tuple(json.loads(r[9] or "[]")), *r[10:]]) for r in rows]
         # The latest decision each flag got within the week.
         for flag_id, decision in con.execute(
-                "SELECT r.flag_id, r.decision FROM reviews r JOIN audit_flags a USING (flag_id) "  # noqa: S608
+                "SELECT r.flag_id, r.decision FROM audit_reviews r JOIN audit_flags a USING (flag_id) "  # noqa: S608
                 f"WHERE {cond} AND r.decided_at >= ? AND r.decided_at < ? "
                 "QUALIFY row_number() OVER (PARTITION BY r.flag_id ORDER BY r.review_id DESC) = 1 "
                 "ORDER BY r.flag_id", [*params, start, end]).fetchall():

@@ -200,7 +200,11 @@ def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
                CAST(timezone('Asia/Jakarta', f.created_at) AS DATE) AS day,
                f.item_key, i.platform, i.kind, f.category, f.stance, f.score, f.targets,
                f.account_id, a.name AS account_name, a.agency, a.region,
-               r.name AS region_name, r.province, s.status,
+               r.name AS region_name, r.province,
+               -- Review decisions are past tense (confirmed, dismissed, escalated); the
+               -- imperative spelling is accepted too.
+               CASE s.status WHEN 'confirm' THEN 'confirmed' WHEN 'dismiss' THEN 'dismissed'
+                             WHEN 'escalate' THEN 'escalated' ELSE s.status END AS status,
                c.model, c.version, i.created_at AS acted_at, i.url
         FROM flags f
         JOIN flag_status s USING (flag_id)
@@ -212,23 +216,23 @@ def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
         CREATE VIEW audit_flags_by_week AS
         SELECT week, count(*) AS flags,
                count(*) FILTER (status = 'pending') AS pending,
-               count(*) FILTER (status = 'confirm') AS confirmed,
-               count(*) FILTER (status = 'dismiss') AS dismissed,
-               count(*) FILTER (status = 'escalate') AS escalated
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed,
+               count(*) FILTER (status = 'escalated') AS escalated
         FROM audit_flags GROUP BY week;
 
         CREATE VIEW audit_flags_by_agency AS
         SELECT week, agency, count(*) AS flags,
                count(*) FILTER (status = 'pending') AS pending,
-               count(*) FILTER (status = 'confirm') AS confirmed,
-               count(*) FILTER (status = 'dismiss') AS dismissed
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed
         FROM audit_flags GROUP BY week, agency;
 
         CREATE VIEW audit_flags_by_region AS
         SELECT week, region, region_name, province, count(*) AS flags,
                count(*) FILTER (status = 'pending') AS pending,
-               count(*) FILTER (status = 'confirm') AS confirmed,
-               count(*) FILTER (status = 'dismiss') AS dismissed
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed
         FROM audit_flags GROUP BY week, region, region_name, province;
 
         -- One row per flag and target (candidate or party id) it names.
@@ -247,12 +251,20 @@ def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
         SELECT t.week, t.target, coalesce(n.target_type, 'other') AS target_type, n.label,
                count(*) AS flags,
                count(*) FILTER (t.status = 'pending') AS pending,
-               count(*) FILTER (t.status = 'confirm') AS confirmed,
-               count(*) FILTER (t.status = 'dismiss') AS dismissed
+               count(*) FILTER (t.status = 'confirmed') AS confirmed,
+               count(*) FILTER (t.status = 'dismissed') AS dismissed
         FROM t LEFT JOIN names n ON n.id = t.target
         GROUP BY t.week, t.target, n.target_type, n.label;
 
         -- Time from a flag to its first review decision (NULL while pending).
+        -- Every review decision, its spelling normalised to the past tense.
+        CREATE VIEW audit_reviews AS
+        SELECT review_id, flag_id,
+               CASE decision WHEN 'confirm' THEN 'confirmed' WHEN 'dismiss' THEN 'dismissed'
+                             WHEN 'escalate' THEN 'escalated' ELSE decision END AS decision,
+               reason, note, reviewer, decided_at
+        FROM reviews;
+
         CREATE VIEW audit_review_turnaround AS
         SELECT f.flag_id, f.created_at AS flagged_at, r.decided_at AS first_decision_at,
                r.decision AS first_decision, r.reviewer AS first_reviewer,
@@ -260,26 +272,26 @@ def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
                    AS hours_to_first_decision
         FROM flags f
         LEFT JOIN (
-            SELECT * FROM reviews
+            SELECT flag_id, decision, reviewer, decided_at FROM audit_reviews
             QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY decided_at, review_id) = 1
         ) r USING (flag_id);
 
         CREATE VIEW audit_reviewer_activity AS
         SELECT r.reviewer, count(*) AS decisions, count(DISTINCT r.flag_id) AS flags_reviewed,
-               count(*) FILTER (r.decision = 'confirm') AS confirms,
-               count(*) FILTER (r.decision = 'dismiss') AS dismissals,
-               count(*) FILTER (r.decision = 'escalate') AS escalations,
+               count(*) FILTER (r.decision = 'confirmed') AS confirms,
+               count(*) FILTER (r.decision = 'dismissed') AS dismissals,
+               count(*) FILTER (r.decision = 'escalated') AS escalations,
                min(r.decided_at) AS first_decision_at, max(r.decided_at) AS last_decision_at,
                round(median((epoch(r.decided_at) - epoch(f.created_at)) / 3600.0), 2)
                    AS median_hours_after_flag
-        FROM reviews r JOIN flags f USING (flag_id)
+        FROM audit_reviews r JOIN flags f USING (flag_id)
         GROUP BY r.reviewer;
 
         -- The model and version whose output each human decision was about.
         CREATE VIEW audit_decision_models AS
         SELECT r.review_id, r.flag_id, r.decision, r.reason, r.reviewer, r.decided_at,
                f.classification_id, c.model, c.version, c.score, c.stance, c.category
-        FROM reviews r
+        FROM audit_reviews r
         JOIN flags f USING (flag_id)
         LEFT JOIN classifications c ON c.id = f.classification_id;
         """

@@ -146,7 +146,7 @@ def test_smtp_down_is_recorded_failed_then_sent_once(config_dir: Path) -> None:
     path = digest_settings(config_dir, port)
     assert run(path, "run", "--once").exit_code == 0
     down = run(path, "digest", "send", "--week", THIS_WEEK)
-    assert down.exit_code == 6
+    assert down.exit_code == 7
     assert "FAILED, will be retried" in down.stdout and "Connection refused" in down.stdout
     assert deliveries(path)[0][2:4] == ("failed", 1)
     inbox = Inbox()
@@ -239,10 +239,20 @@ def test_user_content_is_escaped_in_html(config_dir: Path, tmp_path: Path) -> No
     assert "Dewi &lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_preview_prints_text_and_rejects_bad_week(cli: Callable[..., CliResult]) -> None:
+def test_preview_prints_text_and_rejects_bad_week(cli: Callable[..., CliResult],
+                                                  settings_path: Path) -> None:
     assert cli("run", "--once").exit_code == 0
     result = cli("digest", "preview", "--week", THIS_WEEK)
     assert result.exit_code == 0 and "Temuan baru: 17" in result.stdout
+    with duckdb.connect(str(load(settings_path).db_path)) as con:
+        con.execute("INSERT INTO reviews (flag_id, decision, reviewer, decided_at) VALUES "
+                    "(2, 'confirmed', 'ayu', now()), (3, 'dismissed', 'ayu', now()), "
+                    "(5, 'confirmed', 'bima', now()), (5, 'escalated', 'bima', now())")
+    decided = cli("digest", "preview", "--week", THIS_WEEK)
+    assert "Dikonfirmasi: 1" in decided.stdout and "Ditolak: 1" in decided.stdout
+    assert "Dieskalasi: #5" in decided.stdout and "Dikonfirmasi: #2" in decided.stdout
+    assert "Menunggu tinjauan: 14" in decided.stdout
+    assert "dikonfirmasi" in decided.stdout  # the status column of flag 2
     empty = cli("digest", "preview", "--week", "2020-W01")
     assert "Temuan baru: 0" in empty.stdout
     bad = cli("digest", "preview", "--week", "2024-38")
@@ -317,7 +327,7 @@ def test_starttls_with_login_from_environment(config_dir: Path, tmp_path: Path,
         path.write_text(text)
         assert run(path, "run", "--once").exit_code == 0
         missing = run(path, "digest", "send", "--week", THIS_WEEK)
-        assert missing.exit_code == 6 and "SMTP_USER is not set" in missing.stdout
+        assert missing.exit_code == 7 and "SMTP_USER is not set" in missing.stdout
         monkeypatch.setenv("SMTP_USER", "asn-monitor")
         monkeypatch.setenv("SMTP_PASS", "rahasia")
         sent = run(path, "digest", "send", "--week", THIS_WEEK)
