@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import click
@@ -21,17 +22,20 @@ def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool, l
     from monitor.app import build_pipeline
 
     settings = state.settings
+    stop = threading.Event()
     if not once:
         from monitor import logs
+        from monitor.daemon import install_signal_handlers
 
-        # Logging first, so that building the pipeline is already logged in the chosen format.
+        # Logging and signals first: a SIGTERM while the pipeline is built still stops cleanly.
         logs.setup("json" if log_json else settings.daemon.log_format, settings.daemon.log_level)
+        install_signal_handlers(stop)
     pipeline, _ = build_pipeline(settings)
     require_sources(pipeline.sources, f"{settings.file}: sources")
     if not once:
         from monitor.daemon import run_daemon
 
-        run_daemon(settings, pipeline, only=list(only) or None)
+        run_daemon(settings, pipeline, stop, only=list(only) or None)
         return
     run_id, stats = run_cycle(pipeline, trigger="once", only=list(only) or None)
     if as_json:

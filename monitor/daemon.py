@@ -274,10 +274,11 @@ def install_signal_handlers(stop: threading.Event) -> None:
 
 def run_daemon(settings: Settings, pipeline: Pipeline, stop: threading.Event | None = None,
                only: Sequence[str] | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop`` is set); the first cycle of each source starts now."""
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        install_signal_handlers(stop)
+    """Run until ``stop`` is set (given: the caller handles signals; else SIGTERM/SIGINT set it)."""
+    if stop is None:
+        stop = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            install_signal_handlers(stop)
     Daemon(settings, pipeline, stop, only=only).run()
 
 

@@ -62,18 +62,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(fmt: Literal["kv", "json"] = "kv", level: str = "INFO") -> logging.Handler:
-    """Send ``asn_monitor.*`` and APScheduler logs to stderr in ``fmt``; returns the handler."""
+    """Send every log record to stderr in ``fmt``; returns the handler.
+
+    The handler sits on the root logger, so connectors that log under their
+    module name (``sources.bluesky``) come out in the same format. Project
+    loggers log at ``level``; third-party ones (APScheduler, httpx) only warnings.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
-    for name in ("asn_monitor", "apscheduler"):
-        logger = logging.getLogger(name)
-        for old in list(logger.handlers):
-            if getattr(old, "_asn_monitor", False):
-                logger.removeHandler(old)
-        handler._asn_monitor = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-        logger.propagate = False
-        # APScheduler is chatty at INFO (every job start); its warnings are what matter.
-        logger.setLevel(level if name == "asn_monitor" else max(logging.WARNING,
-                                                                logging.getLevelName(level)))
+    handler._asn_monitor = True  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_asn_monitor", False):
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in ("asn_monitor", "monitor", "sources", "classifiers", "storage"):
+        logging.getLogger(name).setLevel(level)
     return handler
