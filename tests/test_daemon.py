@@ -97,8 +97,9 @@ def test_slow_source_neither_overlaps_nor_delays_the_others(config_dir: Path) ->
     assert not thread.is_alive()
     assert slow.cycles_done >= 1
     assert slow.max_active == 1  # never two cycles of one source at once
-    assert fast_during_first_slow_cycle >= 5  # about 3 s of slow cycle, fast every 0.2 s
-    assert latency < 2.0  # the slow cycle was abandoned at the next page boundary
+    # About 3 s of slow cycle, fast due every 0.2 s: blocked, it would get at most one.
+    assert fast_during_first_slow_cycle >= 3
+    assert latency < 3.0  # the slow cycle was abandoned at the next page boundary (0.5 s)
     assert slow.pages_done < 2 * slow.pages  # its second cycle did not run to the end
     runs = dict(_rows(settings, "SELECT status, count(*) FROM runs GROUP BY 1"))
     assert "running" not in runs and runs.get("interrupted", 0) >= 1
