@@ -51,11 +51,16 @@ def test_pages_items_and_raw(case: ContractCase) -> None:
         assert f.item.platform == case.source.platform
         assert f.item.created_at.tzinfo is not None
         assert f.raw.body and len(f.raw.sha256) == 64
-        assert f.raw.fetched_at.tzinfo is not None and f.raw.fetched_at.utcoffset() == UTC.utcoffset(None)
+        assert (
+            f.raw.fetched_at.tzinfo is not None
+            and f.raw.fetched_at.utcoffset() == UTC.utcoffset(None)
+        )
         assert f.raw.connector and f.raw.connector_version
         assert f.raw.status == 200 and f.raw.source_url.startswith("http")
         if case.item_ids_in_raw:
-            assert f.item.id.encode() in f.raw.body, "the raw body is the response the item came from"
+            assert f.item.id.encode() in f.raw.body, (
+                "the raw body is the response the item came from"
+            )
         assert f.item.actor_id, "connectors know the stable account id"
         if f.item.kind != "post":
             assert f.item.subject is not None
