@@ -114,11 +114,12 @@ def bluesky_case() -> Iterator[ContractCase]:
 
         def add(n: int) -> None:
             for i in range(n):
-                [
-                    lambda: fake.post(did, f"post {i}"),
-                    lambda: fake.like(did, target),
-                    lambda: fake.repost(did, target),
-                ][i % 3]()
+                if i % 3 == 0:
+                    fake.post(did, f"post {i}")
+                elif i % 3 == 1:
+                    fake.like(did, target)
+                else:
+                    fake.repost(did, target)
 
         add(4)
         yield ContractCase("bluesky", source, roster_account("bluesky", "budi.test"), add)

@@ -218,7 +218,7 @@ def test_rename_follows_the_pinned_did(fake: FakeBluesky) -> None:
 def test_handle_not_claimed_by_its_did_is_refused(fake: FakeBluesky) -> None:
     w = world(fake)
     fake.handles["liar.test"] = w["budi"]  # resolves, but the DID document says budi.test
-    with pytest.raises(AccountUnavailable, match="names 'budi.test'"):
+    with pytest.raises(AccountUnavailable, match=r"names 'budi\.test'"):
         list(make(fake).fetch(roster_account("bluesky", "liar.test"), {}))
 
 
