@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import Peer
 
+from monitor.errors import AccountUnavailable
 from monitor.model import Item
 from sources.base import SourceContext, build_source
 from sources.bluesky import BlueskySource
@@ -155,7 +156,7 @@ def test_unlike_rename_and_deleted_subject(bsky_peer: Peer, scenario: dict[str, 
     assert "RecordNotFound" in like.extra["subject_error"]
     # A fresh roster with the old handle cannot be resolved any more.
     fresh = MemoryStore()
-    with pytest.raises(Exception, match="HandleNotFound|Unable to resolve"):
+    with pytest.raises(AccountUnavailable, match=r"HandleNotFound|Unable to resolve"):
         fresh.fetch(make(bsky_peer), roster_account("bluesky", "budi.test", account_id="asn-new"))
     # With the new handle it is the same person.
     fresh.fetch(make(bsky_peer), roster_account("bluesky", "budi-baru.test", account_id="asn-new"))
