@@ -54,7 +54,10 @@ def world(fake: FakeMastodon) -> dict[str, str]:
 
 
 def test_html_to_text() -> None:
-    html = '<p>Halo <a href="https://x"><span class="invisible">https://</span>x.id</a><br>baris</p><p>dua &amp; tiga</p>'
+    html = (
+        '<p>Halo <a href="https://x"><span class="invisible">https://</span>x.id</a><br>baris</p>'
+        "<p>dua &amp; tiga</p>"
+    )
     assert html_to_text(html) == "Halo https://x.id\nbaris\n\ndua & tiga"
     assert html_to_text("") == ""
 
