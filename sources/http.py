@@ -468,7 +468,9 @@ def status_error(resp: Response) -> SourceError:
         + (f": {message}" if message else "")
     )
     status = resp.status
-    if status in (404, 410) or error in _XRPC_NOT_FOUND or "Could not find repo" in message:
+    # The real PDS answers an unknown repo or handle with a plain InvalidRequest and these words.
+    gone = "Could not find repo" in message or "Unable to resolve handle" in message
+    if status in (404, 410) or error in _XRPC_NOT_FOUND or gone:
         return NotFound(what, status, error)
     if error in _XRPC_GONE:
         if error == "HandleNotFound" or error == "RepoNotFound":

@@ -110,7 +110,8 @@ class FakeBluesky(FakeServer):
     def _resolve(self, req: Request, _: re.Match[str]) -> Reply:
         did = self.handles.get(req.arg("handle") or "")
         if did is None:
-            return xrpc_error("HandleNotFound", "Unable to resolve handle")
+            # What the real PDS answers (not the lexicon's HandleNotFound).
+            return xrpc_error("InvalidRequest", "Unable to resolve handle")
         return json_reply({"did": did})
 
     def _doc(self, req: Request, m: re.Match[str]) -> Reply:

@@ -214,6 +214,7 @@ def test_content_type_and_malformed_json() -> None:
         (400, b'{"error": "RecordNotFound", "message": "Could not locate record"}', NotFound),
         (400, b'{"error": "InvalidRequest", "message": "Could not find repo: x"}', NotFound),
         (400, b'{"error": "HandleNotFound", "message": "Unable to resolve handle"}', NotFound),
+        (400, b'{"error": "InvalidRequest", "message": "Unable to resolve handle"}', NotFound),
         (400, b'{"error": "RepoDeactivated", "message": "Repo has been deactivated"}', Forbidden),
         (400, b'{"error": "RepoTakendown"}', Forbidden),
         (403, b'{"title": "Forbidden"}', Forbidden),
