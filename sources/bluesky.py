@@ -109,6 +109,10 @@ class BlueskySource:
         http = HttpClient(f"bluesky:{name}", VERSION, ctx, settings.policy())
         return cls(name, settings, http)
 
+    def close(self) -> None:
+        """Close the HTTP connection pool (it reopens on next use)."""
+        self.http.close()
+
     def streams(self) -> list[str]:
         """``identity`` first, then one stream per collection."""
         return ["identity", *STREAMS]

@@ -346,7 +346,10 @@ class HttpClient:
                         delay = wait
                 elif resp.status >= 500 or resp.status == 408:
                     problem = f"{url}: HTTP {resp.status}"
-                    delay = self._backoff(attempt)
+                    # A 503 may say when to come back; a short stated wait beats a guess.
+                    stated = parse_wait(resp.headers.get("retry-after"), self.clock())
+                    short = stated is not None and stated <= self.policy.max_rate_wait
+                    delay = stated if stated is not None and short else self._backoff(attempt)
                 else:
                     return self._check(resp, expect)
             attempt += 1

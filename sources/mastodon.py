@@ -119,6 +119,10 @@ class MastodonSource:
             name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token
         )
 
+    def close(self) -> None:
+        """Close the HTTP connection pool (it reopens on next use)."""
+        self.http.close()
+
     def streams(self) -> list[str]:
         """``identity`` and ``statuses``."""
         return ["identity", "statuses"]

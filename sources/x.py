@@ -32,7 +32,14 @@ from sources.common import (
     scan_cursor,
     scan_done,
 )
-from sources.http import BadResponse, HttpClient, HttpSettings, NotFound, Response
+from sources.http import (
+    BadResponse,
+    HttpClient,
+    HttpSettings,
+    NotFound,
+    RequestRejected,
+    Response,
+)
 
 VERSION = "1.0.0"  # the connector's version, recorded with every raw response
 REVERSE_STREAM = "reverse"
@@ -83,6 +90,10 @@ class XSource:
                 f"environment variable {settings.token_env} is not set",
             )
         return cls(name, settings, HttpClient(f"x:{name}", VERSION, ctx, settings.policy()), token)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool (it reopens on next use)."""
+        self.http.close()
 
     def streams(self) -> list[str]:
         """``identity`` and ``tweets``."""
@@ -154,7 +165,15 @@ class XSource:
                 params["since_id"] = state.seen
             if state.next:
                 params["pagination_token"] = state.next
-            resp = self._get(f"/2/users/{ident.id}/tweets", params)
+            try:
+                resp = self._get(f"/2/users/{ident.id}/tweets", params)
+            except RequestRejected:
+                if not state.next:
+                    raise
+                # A stored pagination token X no longer accepts: walk again from the newest
+                # post down to ``seen``; what is read twice is dropped by its key.
+                state = Walk(seen=state.seen)
+                continue
             data = resp.json()
             if not isinstance(data, dict):
                 raise BadResponse(f"{resp.url}: not an object")

@@ -81,12 +81,16 @@ def bsky_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     # One installer at a time: sessions running side by side share the cache.
     with open(cache / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        subprocess.run(
+        installed = subprocess.run(
             [str(PEER_DIR / "install.sh")],
-            check=True,
             timeout=900,
             capture_output=True,
+            text=True,
             env={**env, "BSKY_PEER_HOME": str(cache)},
+        )
+    if installed.returncode != 0:
+        pytest.fail(
+            f"installing the Bluesky PDS peer into {cache} failed: {installed.stderr[-2000:]}"
         )
     home = tmp_path_factory.mktemp("bsky-peer")
     (home / "node_modules").symlink_to(cache / "node_modules")

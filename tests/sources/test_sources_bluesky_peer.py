@@ -18,7 +18,8 @@ from sources.bluesky import BlueskySource
 from sources.common import renamed
 from sources.testing.contract import MemoryStore, roster_account
 
-pytestmark = pytest.mark.peer
+# The first run installs the peer (2-3 minutes) inside the first test's setup.
+pytestmark = [pytest.mark.peer, pytest.mark.timeout(900)]
 
 PHASE1 = {
     "accounts": [

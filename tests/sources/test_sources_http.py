@@ -94,6 +94,13 @@ def test_500_then_success_retries_with_backoff() -> None:
     assert len(clock.sleeps) == 1 and 0.25 <= clock.sleeps[0] <= 0.5
 
 
+def test_503_retry_after_is_used_when_short() -> None:
+    clock = Clock()
+    h = scripted(httpx.Response(503, headers={"retry-after": "4"}), ok())
+    client(h, clock).get("https://h/x")
+    assert clock.sleeps == [4.0]
+
+
 def test_backoff_is_bounded_in_attempts_and_time() -> None:
     clock = Clock()
     h = scripted(httpx.Response(503, content=b"down"))

@@ -101,6 +101,17 @@ def test_429_with_epoch_reset_500_timeout_and_malformed_json(fake: FakeX) -> Non
     assert len(store.items) == 9 and store.duplicates == 0
 
 
+def test_an_expired_pagination_token_restarts_the_walk(fake: FakeX) -> None:
+    world(fake)
+    src = make(fake)
+    store = MemoryStore()
+    store.fetch(src, roster_account("x", "budi_asn"), max_pages=2)  # identity + first page
+    assert '"next": "tok5"' in store.cursors["asn-001/x"]["tweets"].value
+    fake.fail(TIMELINE, json_reply({"title": "Invalid Request", "detail": "bad token"}, 400))
+    store.fetch(src, roster_account("x", "budi_asn"))
+    assert len(store.items) == 8 and store.duplicates == 5
+
+
 def test_unknown_suspended_and_protected_users(fake: FakeX) -> None:
     w = world(fake)
     src = make(fake)
