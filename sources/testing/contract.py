@@ -86,6 +86,8 @@ class ContractCase:
     account: Account
     add_activity: Callable[[int], None]  # n more items for the account
     item_ids_in_raw: bool = True  # each item's id appears in its raw body
+    over_http: bool = True  # raw responses carry an HTTP status and an http(s) URL
+    stable_ids: bool = True  # items carry the account's stable platform id (actor_id)
 
 
 def fast(source: Any) -> Any:

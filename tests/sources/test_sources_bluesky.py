@@ -259,3 +259,53 @@ def test_budget_exhaustion_is_retry_later_and_resumes(fake: FakeBluesky) -> None
         except RetryLater:
             continue
     assert len(store.items) == 5 and store.duplicates == 0
+
+
+def test_did_web_accounts_and_their_own_pds() -> None:
+    """did:web: the DID document is at https://<host>/.well-known/did.json (MockTransport)."""
+    import httpx
+
+    did = "did:web:asn.example.go.id"
+    doc = {
+        "id": did,
+        "alsoKnownAs": ["at://asn.example.go.id"],
+        "service": [
+            {
+                "id": "#atproto_pds",
+                "type": "AtprotoPersonalDataServer",
+                "serviceEndpoint": "https://pds.example.go.id",
+            }
+        ],
+    }
+    post = {
+        "uri": f"at://{did}/app.bsky.feed.post/3kaaaaaaaaa22",
+        "cid": "bafy1",
+        "value": {
+            "$type": "app.bsky.feed.post",
+            "text": "halo",
+            "createdAt": "2024-09-01T00:00:00Z",
+        },
+    }
+    seen: list[str] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(f"{req.url.host}{req.url.path}")
+        if req.url.path.endswith("resolveHandle"):
+            return httpx.Response(200, json={"did": did})
+        if req.url.path == "/.well-known/did.json":
+            return httpx.Response(200, json=doc)
+        coll = req.url.params.get("collection")
+        records = (
+            [post] if coll == "app.bsky.feed.post" and not req.url.params.get("cursor") else []
+        )
+        return httpx.Response(
+            200, json={"records": records, **({"cursor": "3kaaaaaaaaa22"} if records else {})}
+        )
+
+    raw = {"type": "bluesky", "resolver_url": "https://resolver.example", "appview_url": ""}
+    src = build_source("bsky", raw, SourceContext(transport=httpx.MockTransport(handler)), "t.toml")
+    store = MemoryStore()
+    store.fetch(src, roster_account("bluesky", "asn.example.go.id"))
+    assert [f.item.text for f in store.items.values()] == ["halo"]
+    assert "asn.example.go.id/.well-known/did.json" in seen
+    assert any(s.startswith("pds.example.go.id/xrpc/com.atproto.repo.listRecords") for s in seen)

@@ -56,12 +56,14 @@ def test_pages_items_and_raw(case: ContractCase) -> None:
             and f.raw.fetched_at.utcoffset() == UTC.utcoffset(None)
         )
         assert f.raw.connector and f.raw.connector_version
-        assert f.raw.status == 200 and f.raw.source_url.startswith("http")
+        if case.over_http:
+            assert f.raw.status == 200 and f.raw.source_url.startswith("http")
         if case.item_ids_in_raw:
             assert f.item.id.encode() in f.raw.body, (
                 "the raw body is the response the item came from"
             )
-        assert f.item.actor_id, "connectors know the stable account id"
+        if case.stable_ids:
+            assert f.item.actor_id, "connectors know the stable account id"
         if f.item.kind != "post":
             assert f.item.subject is not None
 
