@@ -228,7 +228,7 @@ class BlueskySource:
             skipped: list[Skipped] = []
             for i, rec in enumerate(records):
                 try:
-                    if not isinstance(rec, dict) or not isinstance(rec.get("value"), dict):
+                    if not isinstance(rec, dict):
                         raise BadItem(f"{resp.url} records[{i}]", "not a record")
                     _, _, rkey = split_uri(rec.get("uri", ""))
                 except BadItem as exc:
@@ -239,9 +239,8 @@ class BlueskySource:
             if token is not None and token == state.next:
                 raise BadResponse(f"{resp.url}: cursor did not move")
             keep, after, done = state.step([k for k, _ in good], token, newer_tid)
-            items, bad = self._items(
-                account, ident, resp, [r for _, r in good[:keep]], renamed_from
-            )
+            new = [r for _, r in good[:keep]]
+            items, bad = self._items(account, ident, resp, collection, new, renamed_from)
             yield Page(account.key, items, skipped + bad, Cursor(stream, after.encode()))
             if done:
                 return
@@ -252,6 +251,7 @@ class BlueskySource:
         account: Account,
         ident: Identity,
         resp: Response,
+        collection: str,
         records: list[dict[str, Any]],
         renamed_from: str | None,
     ) -> tuple[list[Fetched], list[Skipped]]:
@@ -259,8 +259,14 @@ class BlueskySource:
         parsed: list[tuple[dict[str, Any], Kind, str | None]] = []
         skipped: list[Skipped] = []
         for rec in records:
-            value = rec["value"]
+            value = rec.get("value")
             try:
+                repo, coll, _ = split_uri(rec["uri"])
+                # Evidence must come from the account's own repo and the asked-for collection.
+                if repo != ident.id or coll != collection:
+                    raise BadItem(rec["uri"], f"not a {collection} record of {ident.id}")
+                if not isinstance(value, dict):
+                    raise BadItem(rec["uri"], "record has no value object")
                 kind, subject_uri = self._kind(rec["uri"], value)
                 if parse_time(value.get("createdAt")) is None:
                     raise BadItem(rec["uri"], "no valid createdAt")

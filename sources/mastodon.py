@@ -226,6 +226,9 @@ class MastodonSource:
         renamed_from: str | None,
     ) -> Item:
         where = f"{resp.url} status {st.get('id')}"
+        if str(obj(st.get("account")).get("id")) != ident.id:
+            # Evidence must be the account's own status, whatever the server mixed in.
+            raise BadItem(where, f"not a status of account {ident.id}")
         created = parse_time(st.get("created_at"))
         if created is None:
             raise BadItem(where, "no valid created_at")

@@ -226,6 +226,9 @@ class XSource:
         resp: Response,
         renamed_from: str | None,
     ) -> Item:
+        if str(tw.get("author_id")) != ident.id:
+            # Evidence must be the account's own post, whatever the server mixed in.
+            raise BadItem(f"{resp.url} tweet {tw['id']}", f"not a post of user {ident.id}")
         created = parse_time(tw.get("created_at"))
         if created is None:
             raise BadItem(f"{resp.url} tweet {tw['id']}", "no valid created_at")

@@ -309,3 +309,17 @@ def test_did_web_accounts_and_their_own_pds() -> None:
     assert [f.item.text for f in store.items.values()] == ["halo"]
     assert "asn.example.go.id/.well-known/did.json" in seen
     assert any(s.startswith("pds.example.go.id/xrpc/com.atproto.repo.listRecords") for s in seen)
+
+
+def test_records_of_another_repo_are_refused_as_evidence(fake: FakeBluesky) -> None:
+    w = world(fake)
+    likes = fake.repos[w["budi"]]["app.bsky.feed.like"]
+    forged = dict(next(iter(likes.values())))
+    forged["uri"] = forged["uri"].replace(w["budi"], w["cand"]).replace("222", "zzz")
+    likes["zzzzzzzzzzzzz"] = forged
+    store = MemoryStore()
+    pages = store.fetch(make(fake), roster_account("bluesky", "budi.test"))
+    assert [s.reason for p in pages for s in p.skipped] == [
+        f"not a app.bsky.feed.like record of {w['budi']}"
+    ]
+    assert len(store.items) == 5
