@@ -323,3 +323,16 @@ def test_records_of_another_repo_are_refused_as_evidence(fake: FakeBluesky) -> N
         f"not a app.bsky.feed.like record of {w['budi']}"
     ]
     assert len(store.items) == 5
+
+
+def test_an_unreachable_appview_falls_back_for_the_rest_of_the_cycle(fake: FakeBluesky) -> None:
+    w = world(fake)
+    for i in range(3):
+        fake.like(w["budi"], fake.post(w["cand"], f"janji {i}"))
+    boom = json_reply({"error": "InternalServerError"}, 502)
+    fake.fail(r"/xrpc/app\.bsky\.feed\.getPosts", boom, boom, boom, boom)
+    store = MemoryStore()
+    store.fetch(make(fake, appview_url=fake.url), roster_account("bluesky", "budi.test"))
+    assert fake.hits(r"/xrpc/app\.bsky\.feed\.getPosts") == 4  # one request's retries, then no more
+    likes = [f.item for f in store.items.values() if f.item.kind == "like"]
+    assert len(likes) == 4 and all(i.subject and i.subject.text for i in likes)

@@ -233,3 +233,15 @@ def test_reverse_resumes_after_a_crash(fake: FakeMastodon) -> None:
     assert fake.hits(r"/api/v1/statuses/\d+/favourited_by") - before == 5 - done_first
     assert len(store.items) == 5 and store.duplicates == 0  # 4 favourites, 1 boost
     assert store.cursors["reverse:mastodon:paslon1@kpu.social"]["reverse"].value == "{}"
+
+
+def test_a_deleted_reply_parent_keeps_the_reply(fake: FakeMastodon) -> None:
+    w = world(fake)
+    fake.statuses.pop(w["c1"])
+    store = MemoryStore()
+    store.fetch(make(fake), roster_account("mastodon", "budi"))
+    reply = store.items[f"mastodon:{w['reply']}"].item
+    assert reply.kind == "reply" and reply.subject is not None
+    assert reply.subject.id == w["c1"] and reply.subject.text is None
+    assert reply.subject.author == "paslon1@kpu.social"
+    assert "404" in reply.extra["subject_error"]
