@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/asn-monitor.toml
 
-.PHONY: run test lint typecheck clean
+.PHONY: run test lint typecheck clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -13,10 +13,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# Chromium (evidence cards, digest rendering checks) and tmux (interactive review test)
+# come from Debian; installed once when missing, as root or through sudo.
+SYSTEM_STAMP := $(VENV)/.system-deps
+$(SYSTEM_STAMP):
+	@if ! command -v chromium >/dev/null || ! command -v tmux >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver tmux >/dev/null; \
+	fi
+	mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
+
+system-deps: $(SYSTEM_STAMP)
+
 run: $(STAMP)
 	$(BIN)/asn-monitor --config $(CONFIG) run --once
 
-test: $(STAMP)
+test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/ruff check monitor classifiers sources storage tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from monitor.inputs import RegionRegistryView, read_regions, read_registries, read_roster
-from monitor.model import Account, Classifier, Region, Registry, Source
+from monitor.model import Account, Candidate, Classifier, Party, Region, Registry, Source
 from monitor.pipeline import AccountIndex, Pipeline
 from monitor.settings import Settings
 from sources.base import SourceContext, build_source
@@ -55,21 +55,17 @@ def build_sources(settings: Settings, registries: list[Registry],
 
 def build_classifier(settings: Settings) -> Classifier:
     """The classifier the settings choose (trained on first use when needed)."""
-    from classifiers.api import build_classifier as build
+    from classifiers.matcher_classifier import MatcherClassifier
 
-    return build(
-        settings.classifier.model,
-        model_dir=settings.resolve(settings.classifier.model_dir),
-        threshold=settings.classifier.flag_threshold,
-        transformer_path=settings.classifier.transformer_path,
-    )
+    return MatcherClassifier()
 
 
 def campaign_targets(registries: list[Registry]) -> dict[str, list[str]]:
     """Candidate and party account handles per platform (for reverse checks)."""
     out: dict[str, set[str]] = {}
     for reg in registries:
-        for holder in (*reg.candidates, *reg.parties):
+        holders: list[Candidate | Party] = [*reg.candidates, *reg.parties]
+        for holder in holders:
             for platform, handles in holder.accounts.items():
                 out.setdefault(platform, set()).update(handles)
     return {p: sorted(h) for p, h in out.items()}
@@ -94,14 +90,15 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
             actor_regions[(key_pair[0], key_pair[1].lower())] = account.region
         return RegionRegistryView(regs, inputs.regions, actor_regions)
 
-    from classifiers.normalise import normalise_text
+    sources = build_sources(settings, inputs.registries, env, transport)
+    from classifiers.normalise import normalise
 
     pipeline = Pipeline(
         store=store,
-        sources=build_sources(settings, inputs.registries, env, transport),
+        sources=sources,
         classifier=classifier or build_classifier(settings),
         registries=view,
-        normalise=normalise_text,
+        normalise=lambda text: normalise(text).text,
         targets=lambda platform: targets.get(platform, []),
         max_pages=settings.pipeline.max_pages_per_account,
         batch_size=settings.classifier.batch_size,

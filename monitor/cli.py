@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import click
@@ -68,9 +67,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_core
+    from monitor import cli_classify, cli_core
 
     cli_core.register(cli)
+    cli_classify.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="asn-monitor",
                           standalone_mode=False)
     except AsnMonitorError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # One line, always: multi-line driver messages are folded.
+        click.echo("error: " + " ".join(str(exc).split()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

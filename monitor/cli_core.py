@@ -35,10 +35,9 @@ def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool) -
 
 
 def _print_summary(run_id: int, stats: list[CycleStats]) -> None:
-    rows = [(s.source, s.pages, s.seen, s.new, s.duplicate, s.skipped, s.flagged, len(s.errors))
-            for s in stats]
-    total = [sum(int(r[i]) for r in rows) for i in range(1, 8)]
-    rows.append(("total", *total))
+    counts = [[s.pages, s.seen, s.new, s.duplicate, s.skipped, s.flagged, len(s.errors)] for s in stats]
+    rows: list[list[object]] = [[s.source, *c] for s, c in zip(stats, counts, strict=True)]
+    rows.append(["total", *(sum(col) for col in zip(*counts, strict=True))] if counts else ["total"])
     console.print(table(f"Run {run_id}", ["source", "pages", "seen", "new", "duplicate",
                                            "skipped", "flagged", "errors"], rows))
     for s in stats:
@@ -46,7 +45,6 @@ def _print_summary(run_id: int, stats: list[CycleStats]) -> None:
             console.print(f"skipped {line}", markup=False)
         for line in s.errors[:20]:
             console.print(f"error   {s.source} {line}", markup=False)
-    console.print("Flags wait for a reviewer: asn-monitor review queue", markup=False)
 
 
 @click.command("status")
@@ -69,7 +67,7 @@ def status_cmd(state: CliState, as_json: bool) -> None:
         console.print("No run yet.")
     if report.last_errors:
         console.print(table("Last error per source", ["source", "account", "type", "message", "at"],
-                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["at"])
+                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["occurred_at"])
                              for e in report.last_errors]))
     console.print(f"Pending reviews: {report.pending_reviews}"
                   + (f" (oldest flagged {report.oldest_pending})" if report.oldest_pending else ""),

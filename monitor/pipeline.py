@@ -203,7 +203,8 @@ def classify(items: Sequence[Item], classifier: Classifier, view: RegistryView,
         batch = items[start:start + batch_size]
         got = classifier.classify(batch, view)
         if len(got) != len(batch):
-            raise StorageError(f"classifier {classifier.name} returned {len(got)} results for {len(batch)} items")
+            raise StorageError(
+                f"classifier {classifier.name} returned {len(got)} results for {len(batch)} items")
         results.extend(got)
     return results
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -81,10 +81,13 @@ class FeedSource(Protocol):
 
 
 class SourceType(Protocol):
-    """A connector class: how it is named, configured and built."""
+    """A connector class: how it is named, configured and built.
 
-    type_name: ClassVar[str]
-    Settings: ClassVar[type[SourceSettings]]
+    Matched by the class object itself, so the members are plain attributes here.
+    """
+
+    type_name: str
+    Settings: type[SourceSettings]
 
     @classmethod
     def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> Source:
@@ -111,7 +114,8 @@ def build_source(name: str, raw: Mapping[str, Any], ctx: SourceContext, where: s
     type_name = raw.get("type")
     if type_name not in TYPES:
         known = ", ".join(sorted(TYPES))
-        raise ConfigError(f"{where} [sources.{name}].type", f"unknown source type {type_name!r} (known: {known})")
+        raise ConfigError(f"{where} [sources.{name}].type",
+                          f"unknown source type {type_name!r} (known: {known})")
     cls = TYPES[str(type_name)]
     try:
         settings = cls.Settings.model_validate(dict(raw))

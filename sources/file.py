@@ -35,17 +35,19 @@ class FileSettings(SourceSettings):
     page_size: int = Field(default=500, ge=1, le=100_000)
 
 
-def _str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+def _str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True,
+         prefix: str = "") -> str | None:
     value = obj.get(key)
+    name = prefix + key
     if value is None:
         if required:
-            raise BadItem(where, f"'{key}' is missing")
+            raise BadItem(where, f"'{name}' is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise BadItem(where, f"'{key}' must be a string, not {type(value).__name__}")
+        raise BadItem(where, f"'{name}' must be a string, not {type(value).__name__}")
     text = str(value)
     if required and not text.strip():
-        raise BadItem(where, f"'{key}' is empty")
+        raise BadItem(where, f"'{name}' is empty")
     return text
 
 
@@ -69,14 +71,14 @@ def _subject(obj: Mapping[str, Any], kind: str, where: str) -> Subject | None:
         return None
     if not isinstance(value, dict):
         raise BadItem(where, "'subject' must be an object")
-    sid = _str(value, "id", f"{where} subject")
-    author = _str(value, "author", f"{where} subject")
+    sid = _str(value, "id", where, prefix="subject.")
+    author = _str(value, "author", where, prefix="subject.")
     assert sid is not None and author is not None
     return Subject(
         id=sid,
         author=author.lstrip("@"),
-        text=_str(value, "text", f"{where} subject", required=False),
-        url=_str(value, "url", f"{where} subject", required=False),
+        text=_str(value, "text", where, required=False, prefix="subject."),
+        url=_str(value, "url", where, required=False, prefix="subject."),
     )
 
 
@@ -136,9 +138,10 @@ def read_items(path: Path) -> tuple[list[Item], list[BadItem]]:
     return items, bad
 
 
-def _head_fingerprint(path: Path) -> str:
+def _head_fingerprint(path: Path, length: int) -> str:
+    """Hash of the file's first ``length`` bytes: tells an appended file from a replaced one."""
     with path.open("rb") as handle:
-        return hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()[:16]
+        return hashlib.sha256(handle.read(length)).hexdigest()[:16]
 
 
 @register
@@ -193,13 +196,12 @@ class FileSource:
             offset, head = int(state["offset"]), str(state["head"])
         except (ValueError, KeyError, TypeError):
             return 0
-        if head != _head_fingerprint(path) or offset > path.stat().st_size:
+        if offset > path.stat().st_size or head != _head_fingerprint(path, min(offset, HEAD_BYTES)):
             return 0  # replaced or truncated: read again; storage de-duplicates
         return offset
 
     def _read_file(self, path: Path, cursor: Cursor | None) -> Iterator[Page]:
-        offset = self._start(path, cursor)
-        head = _head_fingerprint(path)
+        start = offset = self._start(path, cursor)
         with path.open("rb") as handle:
             handle.seek(offset)
             number = 1 + (_count_lines(path, offset) if offset else 0)
@@ -216,12 +218,17 @@ class FileSource:
                 self._add(page, line, path, number)
                 number += 1
                 offset = handle.tell()
-                page.cursor = Cursor(str(path), json.dumps({"offset": offset, "head": head}))
                 if len(page.items) + len(page.skipped) >= self.page_size:
-                    yield page
+                    yield self._with_cursor(page, path, offset)
                     page = Page(account_key="feed")
-            if page.items or page.skipped or page.cursor:
-                yield page
+            if page.items or page.skipped or offset != start:
+                yield self._with_cursor(page, path, offset)
+
+    @staticmethod
+    def _with_cursor(page: Page, path: Path, offset: int) -> Page:
+        head = _head_fingerprint(path, min(offset, HEAD_BYTES))
+        page.cursor = Cursor(str(path), json.dumps({"offset": offset, "head": head}))
+        return page
 
     def _add(self, page: Page, line: bytes, path: Path, number: int) -> None:
         where = f"{path.name}:{number}"

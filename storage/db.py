@@ -74,6 +74,10 @@ class Database:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
+            except duckdb.Error as exc:
+                with suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise StorageError(f"{self.path}: {exc}") from exc
             except BaseException:
                 with suppress(duckdb.Error):
                     con.execute("ROLLBACK")

@@ -113,7 +113,7 @@ def m001_initial(db: duckdb.DuckDBPyConnection) -> None:
         CREATE TABLE run_errors (
             id BIGINT PRIMARY KEY DEFAULT nextval('seq_run_errors'),
             run_id BIGINT NOT NULL, source VARCHAR NOT NULL, account_key VARCHAR,
-            error_type VARCHAR NOT NULL, message VARCHAR NOT NULL, at TIMESTAMPTZ NOT NULL
+            error_type VARCHAR NOT NULL, message VARCHAR NOT NULL, occurred_at TIMESTAMPTZ NOT NULL
         );
         """
     )

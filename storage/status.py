@@ -55,7 +55,7 @@ def status_report(db: Database) -> StatusReport:
         ))
         report.last_run = runs[0] if runs else None
         report.last_errors = _dicts(con.execute(
-            "SELECT source, account_key, error_type, message, at, run_id FROM run_errors "
+            "SELECT source, account_key, error_type, message, occurred_at, run_id FROM run_errors "
             "WHERE error_type <> 'skipped' "
             "QUALIFY row_number() OVER (PARTITION BY source ORDER BY id DESC) = 1 ORDER BY source"
         ))

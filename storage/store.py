@@ -226,7 +226,7 @@ class Store:
         """Record one error of a cycle, per source and account."""
         with self.db.transaction() as con:
             con.execute(
-                "INSERT INTO run_errors (run_id, source, account_key, error_type, message, at) "
+                "INSERT INTO run_errors (run_id, source, account_key, error_type, message, occurred_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [run_id, source, account_key, error_type, message, _now()],
             )
@@ -265,7 +265,7 @@ class Store:
             now = _now()
             for where, why in page.skipped:
                 con.execute(
-                    "INSERT INTO run_errors (run_id, source, account_key, error_type, message, at) "
+                    "INSERT INTO run_errors (run_id, source, account_key, error_type, message, occurred_at) "
                     "VALUES (?, ?, ?, 'skipped', ?, ?)",
                     [page.run_id, page.source, page.account_key, f"{where}: {why}", now],
                 )

@@ -1,0 +1,430 @@
+"""Stage 1: find the candidates and parties an item refers to, and mask them.
+
+The matcher works on normalised tokens (:mod:`classifiers.normalise`) and on
+the registries that apply to the item's actor (``RegistryView.for_item``). Its
+rules, each recorded as :class:`Evidence` for the reviewer:
+
+``name`` / ``alias``
+    a candidate's full name or a registered alias, as a whole-token phrase. First
+    names alone never match: a colleague called "Dedi" is not "Dedi Mulyadi".
+``hashtag``
+    a registered campaign hashtag, compared case-insensitively as a hashtag.
+``party``
+    a party name; short all-capital acronyms ("PAN", "PKB") only match when
+    written in capitals or after "partai", so the cooking pan stays a pan.
+``ballot_number``
+    a ballot number in an election frame: strong frames ("coblos 3", "no urut 1",
+    "paslon 02", "cagub nomor 4") stand alone; weak ones ("pilih 3!", "nomor 2",
+    a bare "02") need election words elsewhere in the item, so "antrian nomor 3"
+    is not a ballot.
+``hand_sign``
+    ☝ ✌ 🤟 (one, two, three fingers) within a few tokens of an election word, so
+    a two-finger selfie at a reunion is not a vote.
+``account`` / ``mention``
+    the engaged post's author, or an @-mention, is a candidate's or party's own
+    account on the item's platform.
+
+Every match is masked (``[CALON]``, ``[PARTAI]``, ``[NOMOR]``) in the text the
+stance model sees, so a model trained on one election carries to the next.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from classifiers.normalise import Normalised, Normaliser, Token, normalise, wordlist
+from monitor.model import ENGAGEMENT_KINDS, Item, Level, Registry
+
+Rule = Literal["name", "alias", "hashtag", "party", "ballot_number", "hand_sign", "account",
+               "mention"]
+
+CALON = "[CALON]"
+PARTAI = "[PARTAI]"
+NOMOR = "[NOMOR]"
+SUBJEK = "[SUBJEK]"  # separates the actor's own words from the engaged post's text
+
+# Words that by themselves say "this is about an election".
+ELECTION_WORDS: frozenset[str] = frozenset(
+    wordlist(
+    """pemilu pilpres pileg pilkada pilgub pilbup pilwalkot pemilihan coblos mencoblos
+    nyoblos dicoblos pencoblosan capres cawapres cagub cawagub cabup cawabup cawalkot
+    cawawalkot caleg paslon kampanye tps golput kpu bawaslu pemenangan relawan
+    timses quickcount""")
+)
+ELECTION_BIGRAMS: frozenset[tuple[str, str]] = frozenset(
+    {("surat", "suara"), ("nomor", "urut"), ("no", "urut"), ("hak", "pilih"),
+     ("quick", "count"), ("hitung", "cepat"), ("kotak", "suara"), ("hari", "h")}
+)
+# Words that point at one level of election, to pick the registry for a number.
+LEVEL_WORDS: dict[str, Level] = {
+    "capres": "national", "cawapres": "national", "pilpres": "national",
+    "presiden": "national", "cagub": "province", "cawagub": "province",
+    "pilgub": "province", "gubernur": "province", "cabup": "regency", "cawabup": "regency",
+    "pilbup": "regency", "bupati": "regency", "cawalkot": "city", "cawawalkot": "city",
+    "pilwalkot": "city", "walikota": "city",
+}
+HAND_SIGNS: dict[str, int] = {"☝": 1, "✌": 2, "🤟": 3}
+HAND_SIGN_WINDOW = 5
+
+_STRONG_FRAMES = {"coblos", "mencoblos", "nyoblos", "dicoblos", "paslon", "capres", "cawapres",
+                  "cagub", "cawagub", "cabup", "cawabup", "cawalkot", "cawawalkot", "caleg"}
+_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan"}
+_NOT_BALLOT_BEFORE = {"jam", "pukul", "tanggal", "rt", "rw", "lantai", "kamar", "antrean",
+                      "loket", "halaman", "bab", "pasal", "ayat", "episode", "eps", "season",
+                      "meja", "gate", "tahun", "kelas", "gang", "blok"}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason the matcher gave for a target."""
+
+    rule: Rule
+    term: str
+    target: str
+    election: str
+    in_subject: bool = False
+
+    def describe(self) -> str:
+        """A short line for the reviewer, e.g. ``name "dedi mulyadi" -> cand-4``."""
+        where = " (in engaged post)" if self.in_subject else ""
+        return f'{self.rule} "{self.term}" -> {self.target} [{self.election}]{where}'
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """What stage 1 found in one item, and the masked text for stage 2."""
+
+    targets: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    masked_text: str
+    election_context: bool  # the item uses election words (pemilu, coblos, paslon, ...)
+    account_match: bool
+    elections: tuple[str, ...] = field(default=())
+
+    @property
+    def matched(self) -> bool:
+        """Whether any target was found."""
+        return bool(self.targets)
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    words: tuple[str, ...]
+    target: str
+    election: str
+    rule: Rule
+    placeholder: str
+    acronym: str | None = None  # original capitals an acronym must be written in
+
+
+@dataclass
+class _Compiled:
+    registry: Registry
+    phrases: list[_Phrase]
+    hashtags: dict[str, str]
+    accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
+
+
+def _handle(h: str) -> str:
+    return h.strip().lstrip("@").lower()
+
+
+class RegistryMatcher:
+    """Stage 1 of the cascade: registry rules over normalised text and accounts."""
+
+    version = "matcher-1"
+
+    def __init__(self, normaliser: Normaliser | None = None) -> None:
+        self._base = normaliser or Normaliser()
+        self._cache: dict[str, _Compiled] = {}
+
+    def _compile(self, reg: Registry) -> _Compiled:
+        key = reg.fingerprint()
+        if key in self._cache:
+            return self._cache[key]
+        eid = reg.election.id
+        phrases: list[_Phrase] = []
+        hashtags: dict[str, str] = {}
+        accounts: dict[tuple[str, str], tuple[str, str]] = {}
+        for cand in reg.candidates:
+            for person in cand.people:
+                phrases.append(_Phrase(self._words(person), cand.id, eid, "name", CALON))
+            for alias in cand.aliases:
+                phrases.append(_Phrase(self._words(alias), cand.id, eid, "alias", CALON))
+            for tag in cand.hashtags:
+                hashtags[tag.lstrip("#").lower()] = cand.id
+            for platform, handles in cand.accounts.items():
+                for h in handles:
+                    accounts[(platform, _handle(h))] = (cand.id, CALON)
+        for party in reg.parties:
+            for name in party.names:
+                acro = name if name.isupper() and len(name.replace("-", "")) <= 5 else None
+                phrases.append(_Phrase(self._words(name), party.id, eid, "party", PARTAI, acro))
+            for platform, handles in party.accounts.items():
+                for h in handles:
+                    accounts[(platform, _handle(h))] = (party.id, PARTAI)
+        phrases = [p for p in phrases if p.words]
+        # Longest phrases first, so "partai demokrat" wins over "demokrat".
+        phrases.sort(key=lambda p: -len(p.words))
+        compiled = _Compiled(reg, phrases, hashtags, accounts)
+        self._cache[key] = compiled
+        return compiled
+
+    def _words(self, phrase: str) -> tuple[str, ...]:
+        return tuple(t.text for t in self._base(phrase).tokens if t.kind != "punct")
+
+    def normaliser_for(self, registries: Sequence[Registry]) -> Normaliser:
+        """A normaliser that can split hashtags into the registries' names."""
+        words: set[str] = set()
+        for reg in registries:
+            for p in self._compile(reg).phrases:
+                words.update(p.words)
+        return self._base.with_vocab(words)
+
+    def match(self, item: Item, registries: Sequence[Registry]) -> MatchResult:
+        """Find targets in ``item`` (its text and the engaged post's) for ``registries``."""
+        compiled = [self._compile(r) for r in registries]
+        norm = self.normaliser_for(registries) if registries else self._base
+        own_text, subject_text = item.text, item.subject.text if item.subject else None
+        parts: list[tuple[Normalised, bool]] = []
+        if item.kind in ("reply", "quote", "post"):
+            parts.append((norm(own_text), False))
+        if item.kind != "post" and subject_text:
+            parts.append((norm(subject_text), True))
+        all_words = [t.text for n, _ in parts for t in n.tokens]
+        context = _has_election_context(all_words)
+        evidence: list[Evidence] = []
+        masks_per_part: list[dict[int, str]] = []
+        for n, in_subject in parts:
+            masks: dict[int, str] = {}
+            evidence.extend(self._match_tokens(n, compiled, masks, in_subject, context))
+            masks_per_part.append(masks)
+        # Numbers and hand signs: their frames may rely on names found anywhere.
+        words_context = context
+        context = context or bool(evidence)
+        level_hint = _level_hint(all_words)
+        final_parts: list[str] = []
+        for (n, in_subject), masks in zip(parts, masks_per_part, strict=True):
+            evidence.extend(
+                _match_numbers(n, compiled, masks, in_subject, context, level_hint)
+            )
+            final_parts.append(_render(n, masks))
+        evidence.extend(self._match_accounts(item, compiled))
+        if item.kind in ("reply", "quote"):
+            masked = f"{final_parts[0]} {SUBJEK} {final_parts[1]}" if len(final_parts) > 1 else (
+                final_parts[0] if final_parts else "")
+        else:
+            masked = final_parts[0] if final_parts else ""
+        targets = tuple(dict.fromkeys(e.target for e in evidence))
+        elections = tuple(dict.fromkeys(e.election for e in evidence))
+        return MatchResult(
+            targets=targets,
+            evidence=tuple(evidence),
+            masked_text=masked.strip(),
+            election_context=words_context,
+            account_match=any(e.rule == "account" for e in evidence),
+            elections=elections,
+        )
+
+    def _match_tokens(
+        self, n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, str],
+        in_subject: bool, context: bool,
+    ) -> list[Evidence]:
+        toks = n.tokens
+        words = [t.text for t in toks]
+        out: list[Evidence] = []
+        # Hashtags first: a campaign hashtag masks all the words it split into.
+        for c in compiled:
+            for i, t in enumerate(toks):
+                if t.kind != "hashtag" or i in masks:
+                    continue
+                target = c.hashtags.get(t.raw.lstrip("#").lower())
+                if target is None:
+                    continue
+                for j, u in enumerate(toks):
+                    if u.kind == "hashtag" and u.start == t.start:
+                        masks[j] = CALON
+                out.append(Evidence("hashtag", t.raw, target, c.registry.election.id, in_subject))
+            for i, t in enumerate(toks):
+                if t.kind == "mention" and i not in masks:
+                    for (_, handle), (target, ph) in c.accounts.items():
+                        if handle == _handle(t.text):
+                            masks[i] = ph
+                            out.append(Evidence("mention", t.raw, target,
+                                                c.registry.election.id, in_subject))
+                            break
+        for c in compiled:
+            for p in c.phrases:
+                k = len(p.words)
+                for i in range(len(words) - k + 1):
+                    if tuple(words[i:i + k]) != p.words or any(j in masks for j in range(i, i + k)):
+                        continue
+                    if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
+                        continue
+                    for j in range(i, i + k):
+                        masks[j] = p.placeholder
+                    out.append(Evidence(p.rule, " ".join(p.words), p.target,
+                                        c.registry.election.id, in_subject))
+        return out
+
+    def _match_accounts(self, item: Item, compiled: Sequence[_Compiled]) -> list[Evidence]:
+        if item.kind not in ENGAGEMENT_KINDS or item.subject is None:
+            return []
+        author = _handle(item.subject.author)
+        out: list[Evidence] = []
+        for c in compiled:
+            hit = c.accounts.get((item.platform, author))
+            if hit is not None:
+                out.append(Evidence("account", item.subject.author, hit[0],
+                                    c.registry.election.id, True))
+        return out
+
+
+def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> bool:
+    """A party acronym counts right after "partai", or in capitals in an election text.
+
+    "PAN" is also a frying pan and "PKB" a job-training centre, so capitals alone
+    are not enough.
+    """
+    if i > 0 and toks[i - 1].text == "partai":
+        return True
+    raw = toks[i].raw
+    return context and (raw == acronym or (raw.isupper() and len(raw) > 1))
+
+
+def _has_election_context(words: Sequence[str]) -> bool:
+    if any(w in ELECTION_WORDS for w in words):
+        return True
+    return any((a, b) in ELECTION_BIGRAMS for a, b in itertools.pairwise(words))
+
+
+def _level_hint(words: Iterable[str]) -> set[Level]:
+    return {LEVEL_WORDS[w] for w in words if w in LEVEL_WORDS}
+
+
+_NUM_RE = re.compile(r"^0?\d{1,2}$")
+
+
+def _match_numbers(
+    n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, str], in_subject: bool,
+    context: bool, level_hint: set[Level],
+) -> list[Evidence]:
+    toks = n.tokens
+    words = [t.text for t in toks]
+    out: list[Evidence] = []
+    for i, t in enumerate(toks):
+        if i in masks:
+            continue
+        if t.kind == "emoji" and t.text in HAND_SIGNS:
+            lo, hi = max(0, i - HAND_SIGN_WINDOW), i + HAND_SIGN_WINDOW + 1
+            near = words[lo:i] + words[i + 1:hi]
+            near_masked = any(j in masks for j in range(lo, min(hi, len(toks))) if j != i)
+            if _has_election_context(near) or near_masked:
+                ev = _number_targets(HAND_SIGNS[t.text], t.raw, compiled, level_hint, False,
+                                     in_subject, "hand_sign")
+                if ev:
+                    masks[i] = NOMOR
+                    out.extend(ev)
+            continue
+        if t.kind not in ("number", "hashtag") or not _NUM_RE.match(t.text):
+            continue
+        frame = _ballot_frame(words, i)
+        if frame is None:
+            continue
+        strength, party_frame = frame
+        if strength == "weak" and not context:
+            continue
+        # The nearest level word before the number decides ("capres 02, cagub 4").
+        local = next((LEVEL_WORDS[w] for w in reversed(words[max(0, i - 3):i])
+                      if w in LEVEL_WORDS), None)
+        hint = {local} if local else level_hint
+        ev = _number_targets(int(t.text), t.text, compiled, hint, party_frame, in_subject,
+                             "ballot_number", frame_words=" ".join(words[max(0, i - 3):i + 1]))
+        if ev:
+            masks[i] = NOMOR
+            out.extend(ev)
+    return out
+
+
+def _ballot_frame(words: Sequence[str], i: int) -> tuple[str, bool] | None:
+    """Whether the number at ``i`` sits in a ballot frame: ("strong"|"weak", party?)."""
+    prev = words[max(0, i - 3):i]
+    p1 = prev[-1] if prev else ""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if p1 in _NOT_BALLOT_BEFORE:
+        return None
+    # "nomor urut 3", "no urut 02"
+    if len(prev) >= 2 and prev[-1] == "urut" and prev[-2] in ("nomor", "no"):
+        return ("strong", "partai" in prev)
+    if p1 in ("nomor", "no"):
+        before = prev[-2] if len(prev) >= 2 else ""
+        if before in _NOT_BALLOT_BEFORE:
+            return None
+        if before in _STRONG_FRAMES or before in ("calon", "pasangan"):
+            return ("strong", False)
+        if before == "partai":
+            return ("strong", True)
+        return ("weak", False)
+    if p1 in _STRONG_FRAMES:
+        return ("strong", False)
+    if p1 == "partai":
+        return ("strong", True)
+    # "pilih 3!", "dukung 02": the number must end the phrase, not count a noun.
+    if p1 in _WEAK_VERBS and (nxt == "" or not nxt.isalpha() or nxt in ELECTION_WORDS):
+        return ("weak", False)
+    # a bare "02" in an election post ("02 menang!") is how ballots are written
+    if words[i].startswith("0") and len(words[i]) == 2:
+        return ("weak", False)
+    return None
+
+
+def _number_targets(
+    number: int, term: str, compiled: Sequence[_Compiled], level_hint: set[Level],
+    party_frame: bool, in_subject: bool, rule: Rule, frame_words: str = "",
+) -> list[Evidence]:
+    out: list[Evidence] = []
+    for c in compiled:
+        level = c.registry.election.level
+        if level_hint and level not in level_hint and not party_frame:
+            continue
+        shown = frame_words or term
+        if not party_frame:
+            for cand in c.registry.candidates:
+                if cand.ballot_number == number:
+                    out.append(Evidence(rule, shown, cand.id, c.registry.election.id, in_subject))
+        if party_frame or not c.registry.candidates:
+            for party in c.registry.parties:
+                if party.ballot_number == number:
+                    out.append(Evidence(rule, shown, party.id, c.registry.election.id,
+                                        in_subject))
+    return out
+
+
+def _render(n: Normalised, masks: dict[int, str]) -> str:
+    """The normalised text with masked tokens replaced, runs of one placeholder merged."""
+    out: list[str] = []
+    for i, t in enumerate(n.tokens):
+        word = masks.get(i, t.text)
+        if i in masks and out and out[-1] == word:
+            continue
+        out.append(word)
+    return " ".join(out)
+
+
+def model_text(text: str | None, subject_text: str | None = None, kind: str = "post") -> str:
+    """The text the stance model sees for an item with no registry (no masking).
+
+    Replies and quotes: own words, then ``[SUBJEK]``, then the engaged post;
+    likes and reposts: the engaged post only.
+    """
+    own = normalise(text).text
+    sub = normalise(subject_text).text
+    if kind in ("reply", "quote"):
+        return f"{own} {SUBJEK} {sub}".strip() if sub else own
+    if kind in ("like", "repost"):
+        return sub or own
+    return own
