@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -89,6 +89,7 @@ def split_uri(uri: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+@register
 @dataclass
 class BlueskySource:
     """Reads one Bluesky account's posts, likes and reposts from its own PDS."""
@@ -463,7 +464,3 @@ def _from_view(view: Any, evidence: dict[str, Any], web: Any) -> _Subject | None
         did,
         evidence,
     )
-
-
-# Registered by call: a class object cannot match SourceType's ClassVar members for mypy.
-register(cast(Any, BlueskySource))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field
@@ -90,6 +90,7 @@ def next_max_id(link: str | None) -> str | None:
     return None
 
 
+@register
 @dataclass
 class MastodonSource:
     """Reads one Mastodon instance: monitored accounts' statuses, and favourites in reverse."""
@@ -418,7 +419,3 @@ def _account_entity(data: Any, handle: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data.get("acct"):
         raise BadResponse(f"{handle}: the answer is not a Mastodon Account")
     return data
-
-
-# Registered by call: a class object cannot match SourceType's ClassVar members for mypy.
-register(cast(Any, MastodonSource))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -64,6 +64,7 @@ class XSettings(HttpSettings):
     reverse_posts: int = Field(10, ge=5, le=100)  # recent posts per target checked in reverse
 
 
+@register
 @dataclass
 class XSource:
     """Reads X accounts' timelines, and likes and retweets of candidates' posts in reverse."""
@@ -411,7 +412,3 @@ def _spelling(username: str, roster: Account) -> str:
     if not username or normal_handle(username) == normal_handle(roster.handle):
         return roster.handle.lstrip("@")
     return username
-
-
-# Registered by call: a class object cannot match SourceType's ClassVar members for mypy.
-register(cast(Any, XSource))
