@@ -28,9 +28,7 @@ class FakeBluesky(FakeServer):
         super().__init__()
         self.clock = Clock()
         self.handles: dict[str, str] = {}  # handle -> did
-        self.repos: dict[
-            str, dict[str, dict[str, dict[str, Any]]]
-        ] = {}  # did -> coll -> rkey -> rec
+        self.repos: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}  # did -> coll -> rkey -> rec
         self.docs: dict[str, str] = {}  # did -> handle in its DID document
         self.status: dict[str, str] = {}  # did -> "ok" | "deactivated" | "tombstoned"
         self._n = 0
@@ -74,9 +72,7 @@ class FakeBluesky(FakeServer):
         did, coll, rkey = uri[5:].split("/")
         return {"uri": uri, "cid": self.repos[did][coll][rkey]["cid"]}
 
-    def post(
-        self, did: str, text: str, reply_to: str | None = None, quote: str | None = None
-    ) -> str:
+    def post(self, did: str, text: str, reply_to: str | None = None, quote: str | None = None) -> str:
         """A post (a reply to ``reply_to``, quoting ``quote``); returns its AT URI."""
         value: dict[str, Any] = {"text": text, "langs": ["id"]}
         if reply_to:

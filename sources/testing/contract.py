@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.model import Account, Cursor, Fetched, Page, Source
-from sources.base import SourceContext, build_source
+from sources.base import FeedSource, SourceContext, build_source
 from sources.testing.bluesky import FakeBluesky
 from sources.testing.mastodon import FakeMastodon
 from sources.testing.x import FakeX
@@ -56,7 +56,9 @@ class MemoryStore:
         return seen
 
     def fetch(self, source: Source, account: Account, max_pages: int | None = None) -> list[Page]:
-        """One ``fetch`` of ``account`` from its stored cursors."""
+        """One ``fetch`` of ``account`` from its stored cursors (``fetch_feed`` for feeds)."""
+        if isinstance(source, FeedSource):
+            return self.run(source.fetch_feed(self.cursors_for("feed")), max_pages)
         return self.run(source.fetch(account, self.cursors_for(account.key)), max_pages)
 
     def reverse(
@@ -64,17 +66,13 @@ class MemoryStore:
     ) -> list[Page]:
         """One ``fetch_reverse`` from the stored reverse cursors."""
         keys = {t: f"reverse:{source.platform}:{t}" for t in targets}
-        cursors: Mapping[str, Mapping[str, Cursor]] = {
-            k: self.cursors_for(k) for k in keys.values()
-        }
+        cursors: Mapping[str, Mapping[str, Cursor]] = {k: self.cursors_for(k) for k in keys.values()}
         return self.run(source.fetch_reverse(targets, watched, cursors), max_pages)
 
 
 def roster_account(platform: str, handle: str, account_id: str = "asn-001") -> Account:
     """A monitored account as the roster would give it."""
-    return Account(
-        account_id, "Budi Santoso", "198501012010011001", "Kemenkeu", "32", platform, handle
-    )
+    return Account(account_id, "Budi Santoso", "198501012010011001", "Kemenkeu", "32", platform, handle)
 
 
 @dataclass
@@ -88,6 +86,11 @@ class ContractCase:
     item_ids_in_raw: bool = True  # each item's id appears in its raw body
     over_http: bool = True  # raw responses carry an HTTP status and an http(s) URL
     stable_ids: bool = True  # items carry the account's stable platform id (actor_id)
+
+    @property
+    def page_key(self) -> str:
+        """The ``account_key`` its pages carry: the account's, or ``feed`` for feed sources."""
+        return "feed" if isinstance(self.source, FeedSource) else self.account.key
 
 
 def fast(source: Any) -> Any:
@@ -145,9 +148,7 @@ def mastodon_case() -> Iterator[ContractCase]:
                     fake.status(aid, f"<p>status {i}</p>", reply_to=target if i % 3 else None)
 
         add(4)
-        yield ContractCase(
-            "mastodon", source, roster_account("mastodon", "budi@mastodon.test"), add
-        )
+        yield ContractCase("mastodon", source, roster_account("mastodon", "budi@mastodon.test"), add)
 
 
 @contextmanager
@@ -168,6 +169,48 @@ def x_case() -> Iterator[ContractCase]:
 
         add(4)
         yield ContractCase("x", source, roster_account("x", "budi_asn"), add)
+
+
+@contextmanager
+def file_case() -> Iterator[ContractCase]:
+    """The file source over a JSONL file in a temporary folder; activity is appended lines."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "items.jsonl"
+        path.write_text("", encoding="utf-8")
+        count = [0]
+
+        def add(n: int) -> None:
+            with path.open("a", encoding="utf-8") as out:
+                for _ in range(n):
+                    count[0] += 1
+                    i = count[0]
+                    line: dict[str, Any] = {
+                        "platform": "bluesky",
+                        "id": f"item-{i}",
+                        "actor": "budi.test",
+                        "created_at": f"2024-09-01T10:{i % 60:02d}:00+07:00",
+                        "text": f"teks {i}",
+                        "kind": "post" if i % 2 else "like",
+                    }
+                    if i % 2 == 0:
+                        line["subject"] = {"id": "cand-post", "author": "paslon1.test", "text": "Coblos 1"}
+                    out.write(json.dumps(line) + "\n")
+
+        add(4)
+        raw = {"type": "file", "paths": [str(path)], "page_size": 3}
+        source = build_source("file", raw, SourceContext(base_dir=tmp), "test.toml")
+        yield ContractCase(
+            "file",
+            source,
+            roster_account("bluesky", "budi.test"),
+            add,
+            over_http=False,
+            stable_ids=False,
+        )
 
 
 CaseFactory = Callable[[], AbstractContextManager[ContractCase]]

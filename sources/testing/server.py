@@ -114,9 +114,7 @@ class FakeServer:
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
-        req = Request(
-            "GET", parts.path, parse_qs(parts.query), {k.lower(): v for k, v in h.headers.items()}
-        )
+        req = Request("GET", parts.path, parse_qs(parts.query), {k.lower(): v for k, v in h.headers.items()})
         with self._lock:
             self.log.append(req)
             reply = None
@@ -153,9 +151,7 @@ class FakeServer:
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
     """A JSON reply."""
-    return Reply(
-        status, body, {"content-type": "application/json; charset=utf-8", **(headers or {})}
-    )
+    return Reply(status, body, {"content-type": "application/json; charset=utf-8", **(headers or {})})
 
 
 def xrpc_error(name: str, message: str = "", status: int = 400) -> Reply:

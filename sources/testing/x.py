@@ -152,16 +152,12 @@ class FakeX(FakeServer):
         uid = m.group(1)
         if uid not in self.users or uid in self.suspended:
             return self._not_found("id", uid)
-        ids = sorted(
-            (t for t, tw in self.tweets.items() if tw["author_id"] == uid), key=int, reverse=True
-        )
+        ids = sorted((t for t, tw in self.tweets.items() if tw["author_id"] == uid), key=int, reverse=True)
         if "retweets" in (req.arg("exclude") or ""):
             ids = [
                 t
                 for t in ids
-                if not any(
-                    r["type"] == "retweeted" for r in self.tweets[t].get("referenced_tweets", [])
-                )
+                if not any(r["type"] == "retweeted" for r in self.tweets[t].get("referenced_tweets", []))
             ]
         if req.arg("since_id"):
             ids = [t for t in ids if int(t) > int(req.arg("since_id") or 0)]

@@ -34,9 +34,7 @@ class Peer:
     home: Path
     env: dict[str, str]
 
-    def seed(
-        self, scenario: dict[str, Any], name: str, resume: Path | None = None
-    ) -> dict[str, Any]:
+    def seed(self, scenario: dict[str, Any], name: str, resume: Path | None = None) -> dict[str, Any]:
         """Play ``scenario`` with ``seed.py``; returns (and keeps) its result."""
         sc = self.home / f"{name}.json"
         out = self.home / f"{name}.result.json"
@@ -89,9 +87,7 @@ def bsky_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
             env={**env, "BSKY_PEER_HOME": str(cache)},
         )
     if installed.returncode != 0:
-        pytest.fail(
-            f"installing the Bluesky PDS peer into {cache} failed: {installed.stderr[-2000:]}"
-        )
+        pytest.fail(f"installing the Bluesky PDS peer into {cache} failed: {installed.stderr[-2000:]}")
     home = tmp_path_factory.mktemp("bsky-peer")
     (home / "node_modules").symlink_to(cache / "node_modules")
     shutil.copy(cache / "package.json", home / "package.json")

@@ -69,9 +69,7 @@ def test_reads_posts_replies_quotes_likes_reposts_over_several_pages(fake: FakeB
     store = MemoryStore()
     pages = store.fetch(make(fake), roster_account("bluesky", "budi.test"))
     items = {f.item.id: f.item for f in store.items.values()}
-    kinds = {
-        uri: items[uri].kind for uri in (w["own"], w["reply"], w["quote"], w["like"], w["repost"])
-    }
+    kinds = {uri: items[uri].kind for uri in (w["own"], w["reply"], w["quote"], w["like"], w["repost"])}
     assert kinds == {
         w["own"]: "post",
         w["reply"]: "reply",
@@ -88,17 +86,10 @@ def test_reads_posts_replies_quotes_likes_reposts_over_several_pages(fake: FakeB
     assert like.extra["subject_evidence"]["sha256"]
     assert like.extra["subject_author_id"] == w["cand"]
     assert items[w["own"]].url and items[w["own"]].url.startswith("https://bsky.app/profile/")
-    assert (
-        pages[0].items == []
-        and pages[0].cursor is not None
-        and pages[0].cursor.stream == "identity"
-    )
+    assert pages[0].items == [] and pages[0].cursor is not None and pages[0].cursor.stream == "identity"
     # The raw body of every item is the exact listRecords response that carried it.
     for f in store.items.values():
-        assert (
-            f.item.id in json.loads(f.raw.body)["records"][0]["uri"]
-            or f.item.id.encode() in f.raw.body
-        )
+        assert f.item.id in json.loads(f.raw.body)["records"][0]["uri"] or f.item.id.encode() in f.raw.body
 
 
 def test_appview_get_posts_is_used_when_configured(fake: FakeBluesky) -> None:
@@ -113,15 +104,11 @@ def test_appview_get_posts_is_used_when_configured(fake: FakeBluesky) -> None:
 
 def test_falls_back_to_get_record_when_the_appview_refuses(fake: FakeBluesky) -> None:
     world(fake)
-    fake.fail(
-        r"/xrpc/app\.bsky\.feed\.getPosts", xrpc_error("InvalidRequest", "No service configured")
-    )
+    fake.fail(r"/xrpc/app\.bsky\.feed\.getPosts", xrpc_error("InvalidRequest", "No service configured"))
     store = MemoryStore()
     store.fetch(make(fake, appview_url=fake.url), roster_account("bluesky", "budi.test"))
     assert fake.hits(r"/xrpc/com\.atproto\.repo\.getRecord") >= 1
-    assert all(
-        f.item.subject and f.item.subject.text for f in store.items.values() if f.item.subject
-    )
+    assert all(f.item.subject and f.item.subject.text for f in store.items.values() if f.item.subject)
 
 
 def test_429_with_retry_after_then_success(fake: FakeBluesky) -> None:
@@ -185,9 +172,7 @@ def test_deleted_and_deactivated_accounts_are_unavailable(fake: FakeBluesky) -> 
         list(src.fetch(roster_account("bluesky", "budi.test"), {}))
     fake.status[w["budi"]] = "tombstoned"  # the PLC answers 410 for a deleted DID
     store = MemoryStore()
-    store.cursors["asn-001/bluesky"] = {
-        "identity": Identity(w["budi"], "budi.test", "budi.test").cursor()
-    }
+    store.cursors["asn-001/bluesky"] = {"identity": Identity(w["budi"], "budi.test", "budi.test").cursor()}
     with pytest.raises(AccountUnavailable):
         store.fetch(src, roster_account("bluesky", "budi.test"))
 
@@ -295,9 +280,7 @@ def test_did_web_accounts_and_their_own_pds() -> None:
         if req.url.path == "/.well-known/did.json":
             return httpx.Response(200, json=doc)
         coll = req.url.params.get("collection")
-        records = (
-            [post] if coll == "app.bsky.feed.post" and not req.url.params.get("cursor") else []
-        )
+        records = [post] if coll == "app.bsky.feed.post" and not req.url.params.get("cursor") else []
         return httpx.Response(
             200, json={"records": records, **({"cursor": "3kaaaaaaaaa22"} if records else {})}
         )
@@ -319,9 +302,7 @@ def test_records_of_another_repo_are_refused_as_evidence(fake: FakeBluesky) -> N
     likes["zzzzzzzzzzzzz"] = forged
     store = MemoryStore()
     pages = store.fetch(make(fake), roster_account("bluesky", "budi.test"))
-    assert [s.reason for p in pages for s in p.skipped] == [
-        f"not a app.bsky.feed.like record of {w['budi']}"
-    ]
+    assert [s.reason for p in pages for s in p.skipped] == [f"not a app.bsky.feed.like record of {w['budi']}"]
     assert len(store.items) == 5
 
 

@@ -104,9 +104,7 @@ def test_reads_everything_from_the_real_pds(bsky_peer: Peer, scenario: dict[str,
     assert like.subject.author == "paslon1.test"
     assert like.extra["subject_evidence"]["source_url"].endswith(rec["p1"]["uri"].rsplit("/", 1)[1])
     reply = items[rec["r1"]["uri"]]
-    assert (
-        reply.text == "Setuju, nomor 1!" and reply.subject and reply.subject.id == rec["p1"]["uri"]
-    )
+    assert reply.text == "Setuju, nomor 1!" and reply.subject and reply.subject.id == rec["p1"]["uri"]
     quote = items[rec["q1"]["uri"]]
     assert quote.subject and quote.subject.text == "Debat malam ini, saksikan!"
     for f in store.items.values():
@@ -114,9 +112,7 @@ def test_reads_everything_from_the_real_pds(bsky_peer: Peer, scenario: dict[str,
         assert f.item.id.encode() in f.raw.body
 
 
-def test_resume_from_cursors_against_the_real_pds(
-    bsky_peer: Peer, scenario: dict[str, Any]
-) -> None:
+def test_resume_from_cursors_against_the_real_pds(bsky_peer: Peer, scenario: dict[str, Any]) -> None:
     account = roster_account("bluesky", "budi.test", account_id="asn-resume")
     reference = MemoryStore()
     reference.fetch(make(bsky_peer, page_size=1), account)

@@ -155,9 +155,7 @@ def test_429_platform_reset_headers(headers: dict[str, str]) -> None:
 
 def test_spent_quota_waits_before_the_next_request() -> None:
     clock = Clock()
-    h = scripted(
-        ok(**{"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 30)}), ok()
-    )
+    h = scripted(ok(**{"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 30)}), ok())
     http = client(h, clock)
     http.get("https://api.x/2/a")
     assert clock.sleeps == []

@@ -43,9 +43,7 @@ def make(fake: FakeMastodon, env: dict[str, str] | None = None, **over: Any) -> 
 
 def world(fake: FakeMastodon) -> dict[str, str]:
     w = {"budi": fake.account("budi"), "cand": fake.account("paslon1", "kpu.social")}
-    w["c1"] = fake.status(
-        w["cand"], "<p>Coblos <b>nomor 1</b>!</p><p>Jabar&nbsp;juara &amp; maju</p>"
-    )
+    w["c1"] = fake.status(w["cand"], "<p>Coblos <b>nomor 1</b>!</p><p>Jabar&nbsp;juara &amp; maju</p>")
     w["own"] = fake.status(w["budi"], "<p>Selamat pagi<br>rekan</p>")
     w["reply"] = fake.status(w["budi"], "<p>Setuju!</p>", reply_to=w["c1"])
     w["boost"] = fake.status(w["budi"], "", boost=w["c1"])
@@ -193,8 +191,7 @@ def test_reverse_finds_watched_favourites_and_boosts(fake: FakeMastodon) -> None
     store = MemoryStore()
     pages = store.reverse(src, targets, watched)
     found = {
-        (f.item.kind, f.item.actor, f.item.subject.id if f.item.subject else "")
-        for f in store.items.values()
+        (f.item.kind, f.item.actor, f.item.subject.id if f.item.subject else "") for f in store.items.values()
     }
     assert found == {
         ("like", "budi", w["c1"]),
@@ -204,9 +201,7 @@ def test_reverse_finds_watched_favourites_and_boosts(fake: FakeMastodon) -> None
     }
     like = store.items[f"mastodon:fav:{w['c1']}:{w['budi']}"]
     assert like.item.extra["account_key"] == "asn-001/mastodon" and like.item.actor_id == w["budi"]
-    assert (
-        like.item.subject and like.item.subject.text == "Coblos nomor 1!\n\nJabar\xa0juara & maju"
-    )
+    assert like.item.subject and like.item.subject.text == "Coblos nomor 1!\n\nJabar\xa0juara & maju"
     assert b'"acct":"budi"' in like.raw.body.replace(b" ", b"")
     assert all(p.account_key.startswith("reverse:mastodon:") for p in pages)
     missing = [s for p in pages for s in p.skipped]

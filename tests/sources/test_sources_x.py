@@ -159,8 +159,7 @@ def test_reverse_finds_watched_likes_and_retweets(fake: FakeX) -> None:
     store = MemoryStore()
     pages = store.reverse(src, ["paslon1", "tidakada"], watched)
     found = {
-        (f.item.kind, f.item.actor, f.item.subject.id if f.item.subject else "")
-        for f in store.items.values()
+        (f.item.kind, f.item.actor, f.item.subject.id if f.item.subject else "") for f in store.items.values()
     }
     assert found == {
         ("like", "budi_asn", w["c1"]),
@@ -169,11 +168,7 @@ def test_reverse_finds_watched_likes_and_retweets(fake: FakeX) -> None:
         ("like", "Siti_Pemda", c2),
     }
     item = store.items[f"x:like:{c2}:{siti}"].item
-    assert (
-        item.extra["account_key"] == "asn-002/x"
-        and item.subject
-        and item.subject.author == "paslon1"
-    )
+    assert item.extra["account_key"] == "asn-002/x" and item.subject and item.subject.author == "paslon1"
     assert item.extra["created_at_is"] == "first_seen"
     assert [s.where for p in pages for s in p.skipped] == ["reverse:x:tidakada"]
 
