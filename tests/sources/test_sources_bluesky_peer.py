@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Peer
 
 from monitor.errors import AccountUnavailable
 from monitor.model import Item
@@ -17,6 +16,7 @@ from sources.base import SourceContext, build_source
 from sources.bluesky import BlueskySource
 from sources.common import renamed
 from sources.testing.contract import MemoryStore, roster_account
+from sources.testing.peer import Peer
 
 # The first run installs the peer (2-3 minutes) inside the first test's setup.
 pytestmark = [pytest.mark.peer, pytest.mark.timeout(900)]

@@ -69,3 +69,11 @@ def test_identity_cursor() -> None:
     assert renamed(a.cursor(), b.cursor()) == ("budi.test", "budi2.test")
     assert renamed(None, b.cursor()) is None and renamed(a.cursor(), a.cursor()) is None
     assert a.pinned_for("@Budi.Test") and not a.pinned_for("other.test")
+
+
+def test_peer_without_node_is_a_skip_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sources.testing import peer
+
+    monkeypatch.setattr(peer.shutil, "which", lambda name: None)
+    with pytest.raises(peer.PeerToolsMissing, match="node and npm"):
+        peer.install()
