@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -37,7 +38,9 @@ from sources.common import (
     newer_tid,
     normal_handle,
     obj,
+    older_than,
     parse_time,
+    tid_time,
 )
 from sources.http import BadResponse, BudgetExhausted, HttpClient, HttpSettings, NotFound, Response
 
@@ -155,11 +158,7 @@ class BlueskySource:
         doc = self.did_doc(did, fresh=True)
         if not doc.pds:
             raise AccountUnavailable(f"{did}: DID document names no #atproto_pds service")
-        if (
-            not pinned
-            and not roster.startswith("did:")
-            and normal_handle(doc.handle or "") != roster
-        ):
+        if not pinned and not roster.startswith("did:") and normal_handle(doc.handle or "") != roster:
             # Handles are verified both ways: the DID document must claim the handle too.
             raise AccountUnavailable(
                 f"{account.handle}: resolves to {did}, whose DID document names {doc.handle!r}"
@@ -212,6 +211,7 @@ class BlueskySource:
         renamed_from: str | None,
     ) -> Iterator[Page]:
         state = Walk.decode(cursor)
+        horizon = self.settings.horizon()
         while True:
             params: dict[str, Any] = {
                 "repo": ident.id,
@@ -239,7 +239,8 @@ class BlueskySource:
             token = data.get("cursor") if isinstance(data.get("cursor"), str) else None
             if token is not None and token == state.next:
                 raise BadResponse(f"{resp.url}: cursor did not move")
-            keep, after, done = state.step([k for k, _ in good], token, newer_tid)
+            old = [older_than(_record_time(k, r), horizon) for k, r in good]
+            keep, after, done = state.step([k for k, _ in good], token, newer_tid, old)
             new = [r for _, r in good[:keep]]
             items, bad = self._items(account, ident, resp, collection, new, renamed_from)
             yield Page(account.key, items, skipped + bad, Cursor(stream, after.encode()))
@@ -278,9 +279,7 @@ class BlueskySource:
         wanted = [s for _, _, s in parsed if s]
         subjects = self._hydrate(wanted) if self.settings.hydrate_subjects else {}
         out = [
-            Fetched(
-                self._item(account, ident, rec, kind, s, subjects.get(s or ""), renamed_from), raw
-            )
+            Fetched(self._item(account, ident, rec, kind, s, subjects.get(s or ""), renamed_from), raw)
             for rec, kind, s in parsed
         ]
         return out, skipped
@@ -464,3 +463,8 @@ def _from_view(view: Any, evidence: dict[str, Any], web: Any) -> _Subject | None
         did,
         evidence,
     )
+
+
+def _record_time(rkey: str, rec: dict[str, Any]) -> datetime | None:
+    """When a record was made: its TID's time (the listing order), else its ``createdAt``."""
+    return tid_time(rkey) or parse_time(obj(rec.get("value")).get("createdAt"))

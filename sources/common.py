@@ -110,16 +110,23 @@ class Walk:
         )
 
     def step(
-        self, ids: Sequence[str], next_token: str | None, newer: Callable[[str, str], bool]
+        self,
+        ids: Sequence[str],
+        next_token: str | None,
+        newer: Callable[[str, str], bool],
+        too_old: Sequence[bool] = (),
     ) -> tuple[int, Walk, bool]:
         """Account for one newest-first page of ``ids``.
 
-        Returns how many leading ids are new (older than or equal to ``seen`` is old), the
-        walk to store after this page, and whether the walk is finished.
+        Returns how many leading ids are new (older than or equal to ``seen`` is old, and so
+        is anything flagged in ``too_old``, i.e. before the backfill horizon), the walk to
+        store after this page, and whether the walk is finished.
         """
         keep = 0
-        for ident in ids:
+        for i, ident in enumerate(ids):
             if self.seen is not None and not newer(ident, self.seen):
+                break
+            if i < len(too_old) and too_old[i]:
                 break
             keep += 1
         top = self.top if self.top is not None else (ids[0] if ids else None)
@@ -162,6 +169,25 @@ def parse_time(value: Any) -> datetime | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
+
+
+def tid_time(rkey: str) -> datetime | None:
+    """The creation time an AT Protocol TID encodes, or ``None`` if ``rkey`` is not a TID."""
+    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
+    if len(rkey) != 13 or any(c not in alphabet for c in rkey):
+        return None
+    n = 0
+    for c in rkey:
+        n = n * 32 + alphabet.index(c)
+    try:
+        return datetime.fromtimestamp((n >> 10) / 1_000_000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def older_than(when: datetime | None, horizon: datetime | None) -> bool:
+    """Whether ``when`` lies before the backfill ``horizon`` (never, without one)."""
+    return horizon is not None and when is not None and when < horizon
 
 
 def chunks(seq: Sequence[str], size: int) -> list[list[str]]:

@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any
@@ -136,6 +136,14 @@ class HttpSettings(SourceSettings):
     max_rate_wait: float = Field(60.0, ge=0)  # longest rate-limit wait slept through
     max_response_bytes: int = Field(5 * 1024 * 1024, gt=0)
     request_budget: int = Field(2000, gt=0)  # requests per host per cycle (poll_interval)
+    # On an account's first walk, stop at activity older than this many days (none: all history).
+    backfill_days: float | None = Field(None, gt=0)
+
+    def horizon(self) -> datetime | None:
+        """The oldest time a first walk reads back to, from ``backfill_days``."""
+        if self.backfill_days is None:
+            return None
+        return datetime.now(UTC) - timedelta(days=self.backfill_days)
 
     def policy(self) -> HttpPolicy:
         """The HTTP policy these settings describe."""
@@ -443,9 +451,7 @@ class HttpClient:
         if 200 <= resp.status < 300:
             ctype = resp.headers.get("content-type", "")
             if expect not in ctype.lower():
-                raise BadResponse(
-                    f"{resp.url}: content type {ctype or 'missing'!r}, wanted {expect}"
-                )
+                raise BadResponse(f"{resp.url}: content type {ctype or 'missing'!r}, wanted {expect}")
             return resp
         raise status_error(resp)
 

@@ -29,6 +29,7 @@ from sources.common import (
     newer_snowflake,
     normal_handle,
     obj,
+    older_than,
     parse_time,
     scan_cursor,
     scan_done,
@@ -116,9 +117,7 @@ class MastodonSource:
                     f"[sources.{name}].token_env",
                     f"environment variable {settings.token_env} is not set",
                 )
-        return cls(
-            name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token
-        )
+        return cls(name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token)
 
     def close(self) -> None:
         """Close the HTTP connection pool (it reopens on next use)."""
@@ -184,6 +183,7 @@ class MastodonSource:
             else None
         )
         state = Walk.decode(cursors.get("statuses"))
+        horizon = self.settings.horizon()
         while True:
             params: dict[str, Any] = {"limit": self.settings.page_size}
             if state.next:
@@ -196,14 +196,13 @@ class MastodonSource:
                 raise BadResponse(f"{resp.url}: not a list of statuses")
             good = [s for s in data if isinstance(s, dict) and isinstance(s.get("id"), str)]
             skipped = [
-                Skipped(f"{resp.url} [{i}]", "not a status")
-                for i, s in enumerate(data)
-                if s not in good
+                Skipped(f"{resp.url} [{i}]", "not a status") for i, s in enumerate(data) if s not in good
             ]
             token = next_max_id(resp.headers.get("link"))
             if token is not None and token == state.next:
                 raise BadResponse(f"{resp.url}: Link next did not move")
-            keep, after, done = state.step([s["id"] for s in good], token, newer_snowflake)
+            old = [older_than(parse_time(s.get("created_at")), horizon) for s in good]
+            keep, after, done = state.step([s["id"] for s in good], token, newer_snowflake, old)
             items: list[Fetched] = []
             raw = resp.raw()
             for st in good[:keep]:
@@ -316,11 +315,7 @@ class MastodonSource:
         crash resumes after them. Items are re-found every cycle and rely on de-duplication
         by ``Item.key``.
         """
-        index = {
-            normal_handle(self.full_acct(a.handle)): a
-            for a in watched
-            if a.platform == self.platform
-        }
+        index = {normal_handle(self.full_acct(a.handle)): a for a in watched if a.platform == self.platform}
         for target in targets:
             key = f"reverse:{self.platform}:{target}"
             try:

@@ -28,6 +28,7 @@ from sources.common import (
     newer_snowflake,
     normal_handle,
     obj,
+    older_than,
     parse_time,
     scan_cursor,
     scan_done,
@@ -48,9 +49,7 @@ _LISTS: tuple[tuple[str, Kind, str], ...] = (
     ("liking_users", "like", "like"),
     ("retweeted_by", "repost", "retweet"),
 )
-_TWEET_FIELDS = (
-    "created_at,author_id,referenced_tweets,conversation_id,in_reply_to_user_id,lang,entities"
-)
+_TWEET_FIELDS = "created_at,author_id,referenced_tweets,conversation_id,in_reply_to_user_id,lang,entities"
 _EXPANSIONS = "referenced_tweets.id,referenced_tweets.id.author_id,in_reply_to_user_id"
 
 
@@ -155,6 +154,7 @@ class XSource:
             else None
         )
         state = Walk.decode(cursors.get("tweets"))
+        horizon = self.settings.horizon()
         while True:
             params: dict[str, Any] = {
                 "max_results": self.settings.page_size,
@@ -184,31 +184,22 @@ class XSource:
                 raise BadResponse(f"{resp.url}: data is not a list")
             good = [t for t in tweets if isinstance(t, dict) and isinstance(t.get("id"), str)]
             skipped = [
-                Skipped(f"{resp.url} data[{i}]", "not a tweet")
-                for i, t in enumerate(tweets)
-                if t not in good
+                Skipped(f"{resp.url} data[{i}]", "not a tweet") for i, t in enumerate(tweets) if t not in good
             ]
             token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
             if token is not None and token == state.next:
                 raise BadResponse(f"{resp.url}: next_token did not move")
-            keep, after, done = state.step([t["id"] for t in good], token, newer_snowflake)
+            old = [older_than(parse_time(t.get("created_at")), horizon) for t in good]
+            keep, after, done = state.step([t["id"] for t in good], token, newer_snowflake, old)
             includes = obj(data.get("includes"))
-            users = {
-                u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u
-            }
-            refs = {
-                t["id"]: t
-                for t in includes.get("tweets") or []
-                if isinstance(t, dict) and "id" in t
-            }
+            users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
+            refs = {t["id"]: t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
             raw = resp.raw()
             items: list[Fetched] = []
             for tw in good[:keep]:
                 try:
                     items.append(
-                        Fetched(
-                            self._item(account, ident, tw, users, refs, resp, renamed_from), raw
-                        )
+                        Fetched(self._item(account, ident, tw, users, refs, resp, renamed_from), raw)
                     )
                 except BadItem as exc:
                     skipped.append(Skipped(exc.where, exc.what))
@@ -234,9 +225,7 @@ class XSource:
         if created is None:
             raise BadItem(f"{resp.url} tweet {tw['id']}", "no valid created_at")
         by_type = {
-            r.get("type"): str(r.get("id"))
-            for r in tw.get("referenced_tweets") or []
-            if isinstance(r, dict)
+            r.get("type"): str(r.get("id")) for r in tw.get("referenced_tweets") or [] if isinstance(r, dict)
         }
         kind: Kind = "post"
         ref_id = None
@@ -265,9 +254,7 @@ class XSource:
             extra["subject_author_id"] = author_id
             if not ref:
                 extra["subject_error"] = "referenced tweet not included (deleted or not visible)"
-            subject = Subject(
-                ref_id, str(author), ref.get("text"), self._web(str(author) or "i", ref_id)
-            )
+            subject = Subject(ref_id, str(author), ref.get("text"), self._web(str(author) or "i", ref_id))
         text = None if kind == "repost" else tw.get("text")
         return Item(
             platform=self.platform,
@@ -338,9 +325,7 @@ class XSource:
                 continue
             subject = Subject(tw["id"], username, tw.get("text"), self._web(username, tw["id"]))
             for path, kind, prefix in _LISTS:
-                yield from self._who(
-                    key, tw["id"], subject, evidence, path, kind, prefix, by_id, by_name
-                )
+                yield from self._who(key, tw["id"], subject, evidence, path, kind, prefix, by_id, by_name)
             done.append(tw["id"])
             yield Page(key, cursor=scan_cursor(REVERSE_STREAM, done, finished=tw is tweets[-1]))
 
@@ -372,9 +357,7 @@ class XSource:
             for u in data.get("data") or []:
                 if not isinstance(u, dict) or not u.get("id"):
                     continue
-                roster = by_id.get(str(u["id"])) or by_name.get(
-                    normal_handle(str(u.get("username") or ""))
-                )
+                roster = by_id.get(str(u["id"])) or by_name.get(normal_handle(str(u.get("username") or "")))
                 if roster is None:
                     continue
                 items.append(

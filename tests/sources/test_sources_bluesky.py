@@ -317,3 +317,23 @@ def test_an_unreachable_appview_falls_back_for_the_rest_of_the_cycle(fake: FakeB
     assert fake.hits(r"/xrpc/app\.bsky\.feed\.getPosts") == 4  # one request's retries, then no more
     likes = [f.item for f in store.items.values() if f.item.kind == "like"]
     assert len(likes) == 4 and all(i.subject and i.subject.text for i in likes)
+
+
+def test_backfill_days_bounds_the_first_walk(fake: FakeBluesky) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    budi = fake.account("budi.test")
+    cand = fake.account("paslon1.test")
+    fake.clock.t = datetime.now(UTC) - timedelta(days=400)
+    old_post = fake.post(cand, "lama")
+    for _ in range(5):
+        fake.like(budi, old_post)
+    fake.clock.t = datetime.now(UTC) - timedelta(days=3)
+    new_post = fake.post(cand, "baru")
+    recent = [fake.like(budi, new_post) for _ in range(3)]
+    store = MemoryStore()
+    store.fetch(make(fake, backfill_days=30), roster_account("bluesky", "budi.test"))
+    assert {f.item.id for f in store.items.values()} == set(recent)
+    fake.like(budi, new_post)
+    store.fetch(make(fake, backfill_days=30), roster_account("bluesky", "budi.test"))
+    assert len(store.items) == 4 and store.duplicates == 0

@@ -184,3 +184,18 @@ def test_reverse_matches_a_renamed_account_by_id(fake: FakeX) -> None:
     store.reverse(src, ["paslon1"], [account])
     likes = [f.item for f in store.items.values() if f.item.kind == "like"]
     assert [(i.actor, i.actor_id) for i in likes] == [("budi_baru", w["budi"])]
+
+
+def test_backfill_days_bounds_the_first_walk(fake: FakeX) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    uid = fake.user("budi_asn")
+    fake.clock.t = datetime.now(UTC) - timedelta(days=400)
+    for i in range(7):
+        fake.tweet(uid, f"lama {i}")
+    fake.clock.t = datetime.now(UTC) - timedelta(days=2)
+    recent = {fake.tweet(uid, f"baru {i}") for i in range(6)}
+    store = MemoryStore()
+    store.fetch(make(fake, backfill_days=30), roster_account("x", "budi_asn"))
+    assert {f.item.id for f in store.items.values()} == recent
+    assert fake.hits(TIMELINE) == 2  # stopped on the page where old posts begin
