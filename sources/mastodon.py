@@ -53,7 +53,7 @@ class MastodonSettings(HttpSettings):
     token_env: str | None = None  # optional: public reads need no token
     page_size: int = Field(40, ge=1, le=40)
     fetch_reply_parents: bool = True  # read the replied-to status's text
-    reverse_posts: int = Field(20, ge=0, le=200)  # recent statuses per target checked in reverse
+    reverse_posts: int = Field(20, ge=1, le=40)  # recent statuses per target checked in reverse
 
 
 class _Text(HTMLParser):
