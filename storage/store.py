@@ -18,7 +18,9 @@ from typing import Any
 import duckdb
 
 from monitor.model import Account, Cursor, Fetched, Region, Registry, Result
+from storage import chain
 from storage.db import Database
+from storage.evidence import EvidenceFile, insert_files
 
 
 def _now() -> datetime:
@@ -38,6 +40,8 @@ class Evidence:
     item_json: Mapping[str, Any]
     account_json: Mapping[str, Any]
     sha256: str
+    files: tuple[EvidenceFile, ...] = ()
+    """Images downloaded for the item before the page transaction (failures included)."""
 
 
 @dataclass(frozen=True)
@@ -327,12 +331,16 @@ def _write_evidence(
     for ev in page.evidence:
         if ev.item_key not in flag_ids:
             continue
-        con.execute(
+        row = con.execute(
             "INSERT INTO evidence (flag_id, item_key, raw_sha256, item_json, account_json, "
-            "sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING evidence_id",
             [flag_ids[ev.item_key], ev.item_key, ev.raw_sha256, _j(ev.item_json),
              _j(ev.account_json), ev.sha256, now],
-        )
+        ).fetchone()
+        assert row is not None
+        # The evidence and its files join the hash chain in the flag's own transaction.
+        chain.append(con, "evidence", int(row[0]))
+        insert_files(con, flag_ids[ev.item_key], ev.files)
 
 
 def _write_handles(con: duckdb.DuckDBPyConnection, page: PageRecord) -> None:
