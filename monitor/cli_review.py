@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -107,14 +108,15 @@ def queue_cmd(state: CliState, status: str, limit: int, no_groups: bool, as_json
         emit_json(q.to_json())
         return
     t = Table(title=f"Review queue ({len(q.rows)} {status}; grouping: {q.method})",
-              title_justify="left")
-    for col in ("id", "score", "group", "kind", "platform", "ASN", "region", "date"):
-        t.add_column(col, no_wrap=True)
-    t.add_column("text", no_wrap=True, overflow="ellipsis", max_width=44)
+              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
+    for col, width in (("id", 4), ("score", 5), ("group", 6), ("kind", 6), ("platform", 8),
+                       ("ASN", 16), ("region", 6), ("date", 10)):
+        t.add_column(col, no_wrap=True, min_width=width)
+    t.add_column("text", no_wrap=True, overflow="ellipsis", ratio=1)
     for r in q.rows[:limit]:
         group = f"G{r.group}×{r.group_size}" if r.group is not None else ""
         t.add_row(str(r.flag_id), f"{r.score:.2f}", group, r.kind, r.platform,
-                  Text(_snippet(r.name or "?", 18)), r.region or "", r.created_at.date().isoformat(),
+                  Text(_snippet(r.name or "?", 16)), r.region or "", r.created_at.date().isoformat(),
                   Text(_snippet(r.text or r.subject_text, 80)))
     console.print(t)
     if len(q.rows) > limit:
