@@ -73,7 +73,7 @@ i18n.register({
 def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str, now: datetime,
              lang: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=False,  # noqa: S701  (Markdown, not HTML)
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                             undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
     env.filters["local_time"] = local_time
     category = skb_category(str(detail.item.get("kind")))
     return env.get_template("escalation_summary.md.j2").render(

@@ -233,7 +233,7 @@ def local_time(value: str | datetime | None) -> str:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.ChainableUndefined)
     env.filters["local_time"] = local_time
     env.filters["safe_href"] = safe_href
     return env
