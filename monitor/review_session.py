@@ -19,11 +19,20 @@ from storage.review import QueueFilter, Review
 HELP = ("[c] confirm  [d] dismiss  [C]/[D] whole group  [s] skip  [o] open card  [q] quit")
 
 
+_typed_ahead: list[str] = []
+
+
 def _read_key() -> str:
-    try:
-        return click.getchar()
-    except (KeyboardInterrupt, EOFError):
-        return "q"
+    """One key press. ``click.getchar`` may return several keys typed quickly (it reads up to
+    32 bytes at once); the rest are kept for the next call, so no key is lost."""
+    if not _typed_ahead:
+        try:
+            _typed_ahead.extend(click.getchar())
+        except (KeyboardInterrupt, EOFError):
+            return "q"
+        if not _typed_ahead:
+            return ""
+    return _typed_ahead.pop(0)
 
 
 def _pick_reason(console: Console) -> str | None:

@@ -62,7 +62,8 @@ def test_review_commands_beside_the_running_daemon(config_dir: Path, tmp_path: P
                     args = ["review", "confirm", str(flag), "--reviewer", reviewer]
                     decision = "confirmed"
                 else:
-                    args = ["review", "dismiss", str(flag), "--reason", "not_partisan", "--reviewer", reviewer]
+                    args = ["review", "dismiss", str(flag), "--reason", "not_partisan",
+                            "--reviewer", reviewer]
                     decision = "dismissed"
                 if n % 4 == 0:  # some from a separate process, like a second reviewer's terminal
                     proc = subprocess.run([str(exe), "--config", str(path), *args], capture_output=True,

@@ -90,8 +90,7 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     card = next(line.split("card_html:", 1)[1].strip() for line in screen.splitlines()
                 if "card_html:" in line)
     assert Path(card).exists()
-    session.send("x")  # an unknown key does nothing
-    session.send("q")
+    session.send("xq")  # typed fast: an unknown key does nothing, and q is not lost
     session.wait_for("quit: 2 decisions recorded")
     deadline = time.monotonic() + 20
     while not (tmp_path / "exit-code").exists() and time.monotonic() < deadline:
