@@ -238,3 +238,31 @@ def test_hostile_post_is_inert_in_the_card(config_dir: Path, image_server: str, 
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom
     assert 'href="javascript' not in dom
     print(f"card render (HTML + PNG) took {elapsed:.2f}s")
+
+
+def test_threads_deciding_at_once_keep_one_unbroken_chain(cli: Cli, settings_path: Path) -> None:
+    from monitor.app import open_store
+    from monitor.review import ReviewService
+
+    assert cli("run", "--once").exit_code == 0
+    settings = load(settings_path)
+    flags = [int(r[0]) for r in _sql(settings_path, "SELECT flag_id FROM flags ORDER BY flag_id")]
+    errors: list[BaseException] = []
+
+    def work(reviewer: str) -> None:
+        svc = ReviewService(settings, open_store(settings))
+        try:
+            for flag in flags:
+                svc.confirm(flag, reviewer)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"r{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _sql(settings_path, "SELECT count(*) FROM reviews")[0][0] == 4 * len(flags)
+    code, report = _verify(cli)
+    assert code == 0 and report["links"] == 5 * len(flags)
