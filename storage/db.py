@@ -22,7 +22,6 @@ import duckdb
 from monitor.errors import StorageError, StorageLocked
 from storage.migrations import MIGRATIONS
 
-
 # One writer at a time per file inside this process. Threads of one process share a DuckDB
 # instance, so their transactions would run concurrently and the hash chain's next ``seq``
 # would conflict (one page rolled back, retried next cycle); taking turns avoids that.

@@ -266,3 +266,34 @@ def test_threads_deciding_at_once_keep_one_unbroken_chain(cli: Cli, settings_pat
     assert _sql(settings_path, "SELECT count(*) FROM reviews")[0][0] == 4 * len(flags)
     code, report = _verify(cli)
     assert code == 0 and report["links"] == 5 * len(flags)
+
+
+def test_an_older_file_is_chained_when_migrated(tmp_path: Path) -> None:
+    """A file written before the chain existed gets its evidence and reviews chained by m003."""
+    from storage import migrations
+    from storage.store import Store
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                    " applied_at TIMESTAMPTZ NOT NULL)")
+        for number, migration in enumerate(migrations.MIGRATIONS[:2], start=1):
+            migration(con)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [number, migration.__name__])
+        body = b'{"old": true}'
+        sha = hashlib.sha256(body).hexdigest()
+        con.execute("INSERT INTO raw_items VALUES (?, ?, ?, 'file:///x', NULL, '{}', now(), 'file', '1', "
+                    "NULL)", [sha, zlib.compress(body), len(body)])
+        con.execute("INSERT INTO classifications VALUES (1, 'x:1', 'm', '1', true, 0.9, 'support', '[]', "
+                    "'posting', 'old', now(), 1)")
+        con.execute("INSERT INTO flags VALUES (1, 'x:1', 1, NULL, 0.9, 'support', '[]', 'posting', now(), 1)")
+        con.execute("INSERT INTO evidence VALUES (1, 1, 'x:1', ?, '{}', '{}', 'abc', now())", [sha])
+        con.execute("INSERT INTO reviews VALUES (1, 1, 'confirmed', NULL, NULL, 'ana', now())")
+    store = Store(path, lock_timeout=5)
+    from storage.evidence import verify
+
+    report = verify(store.db, tmp_path / "evidence")
+    assert report.ok, report.problems
+    assert report.links == 2 and report.raw_checked == 1
+    names = [n for _, n in store.db.applied_migrations()]
+    assert names[2] == "m003_review_evidence_chain"
