@@ -10,11 +10,12 @@ character n-gram TF-IDF vectors stand in, and ``method`` says so.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -82,12 +83,52 @@ def _tfidf(texts: Sequence[str]) -> np.ndarray:
     return np.asarray(matrix.toarray(), dtype=np.float32)  # rows are L2-normalised already
 
 
-def group(entries: Sequence[tuple[int, str]], model: str, threshold: float) -> Groups:
-    """Group ``(flag_id, text)`` entries whose texts are near-duplicates."""
+class EmbeddingCache(Protocol):
+    """Where embeddings are kept between runs (``storage.review`` in production)."""
+
+    def load(self, model: str, flag_ids: Sequence[int]) -> dict[int, tuple[str, list[float]]]:
+        """flag_id -> (text sha256, vector) of what is stored."""
+        ...
+
+    def save(self, model: str, rows: Sequence[tuple[int, str, Sequence[float]]]) -> None:
+        """Store (flag_id, text sha256, vector) rows."""
+        ...
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _vectors(usable: Sequence[tuple[int, str]], model: str, cache: EmbeddingCache | None
+             ) -> tuple[np.ndarray, str]:
+    known = cache.load(model, [f for f, _ in usable]) if cache is not None else {}
+    vectors: dict[int, Sequence[float]] = {
+        f: known[f][1] for f, t in usable if f in known and known[f][0] == _sha(t)}
+    missing = [(f, t) for f, t in usable if f not in vectors]
+    method = f"sentence-transformers:{model}"
+    if missing:
+        fresh, method = embed([t for _, t in missing], model)
+        if method.startswith("tfidf"):
+            # TF-IDF vectors depend on the whole corpus: never mixed with cached ones.
+            return _tfidf([t for _, t in usable]), method
+        for (f, _), vec in zip(missing, fresh, strict=True):
+            vectors[f] = vec
+        if cache is not None:
+            cache.save(model, [(f, _sha(t), [float(x) for x in vectors[f]]) for f, t in missing])
+    return np.asarray([vectors[f] for f, _ in usable], dtype=np.float32), method
+
+
+def group(entries: Sequence[tuple[int, str]], model: str, threshold: float,
+          cache: EmbeddingCache | None = None) -> Groups:
+    """Group ``(flag_id, text)`` entries whose texts are near-duplicates.
+
+    With a ``cache``, each flag's text is embedded once and later calls only
+    embed new flags (and so need not load the model at all).
+    """
     usable = [(f, t.strip()) for f, t in entries if t and t.strip()]
     if len(usable) < 2:
         return Groups("none")
-    vectors, method = embed([t for _, t in usable], model)
+    vectors, method = _vectors(usable, model, cache)
     sims = vectors @ vectors.T
     parent = list(range(len(usable)))
 

@@ -101,6 +101,19 @@ class Queue:
         return {"grouping": self.method, "flags": [r.to_json() for r in self.rows]}
 
 
+@dataclass
+class _StoreCache:
+    """Embeddings kept in the DuckDB file (``flag_embeddings``)."""
+
+    store: Store
+
+    def load(self, model: str, flag_ids: Sequence[int]) -> dict[int, tuple[str, list[float]]]:
+        return q.cached_embeddings(self.store.db, model, flag_ids)
+
+    def save(self, model: str, rows: Sequence[tuple[int, str, Sequence[float]]]) -> None:
+        q.save_embeddings(self.store.db, model, rows)
+
+
 class ReviewService:
     """Review operations over one store, with the ``[review]`` settings."""
 
@@ -114,7 +127,8 @@ class ReviewService:
         cfg = self.settings.review
         if not cfg.near_duplicates:
             return neardup.Groups("off")
-        return neardup.group(q.near_dup_texts(self.db), cfg.embedding_model, cfg.duplicate_threshold)
+        return neardup.group(q.near_dup_texts(self.db), cfg.embedding_model, cfg.duplicate_threshold,
+                             _StoreCache(self.store))
 
     def queue(self, flt: QueueFilter, with_groups: bool = True) -> Queue:
         """Flags matching ``flt``, highest score first, each with its group."""

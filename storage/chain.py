@@ -82,11 +82,11 @@ def link_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(content)).hexdigest()
 
 
-def _contents(con: duckdb.DuckDBPyConnection, kind: str, ref_id: int | None
+def _contents(con: duckdb.DuckDBPyConnection, kind: str, ref_ids: Sequence[int] | None
               ) -> dict[int, dict[str, Any]]:
     sql, id_col = CONTENT_SQL[kind]
-    where = f"WHERE {id_col} = ?" if ref_id is not None else ""
-    cur = con.execute(sql.format(where=where), [ref_id] if ref_id is not None else [])
+    where = f"WHERE {id_col} IN (SELECT unnest(?))" if ref_ids is not None else ""
+    cur = con.execute(sql.format(where=where), [list(ref_ids)] if ref_ids is not None else [])
     names = [d[0] for d in cur.description]
     out: dict[int, dict[str, Any]] = {}
     for row in cur.fetchall():
@@ -99,15 +99,35 @@ def _contents(con: duckdb.DuckDBPyConnection, kind: str, ref_id: int | None
 
 def append(con: duckdb.DuckDBPyConnection, kind: LinkKind, ref_id: int) -> str:
     """Add the link for row ``ref_id`` of ``kind`` (inside the caller's transaction)."""
-    content = _contents(con, kind, ref_id).get(ref_id)
-    if content is None:
-        raise LookupError(f"{kind} {ref_id} does not exist")
+    return append_many(con, [(kind, ref_id)])[-1]
+
+
+def append_many(con: duckdb.DuckDBPyConnection, refs: Sequence[tuple[LinkKind, int]]) -> list[str]:
+    """Add links for ``refs`` in the given order (inside the caller's transaction).
+
+    The contents are read with one query per kind, not one per row: a page of
+    hundreds of flags is chained in a few queries.
+    """
+    if not refs:
+        return []
+    contents = {kind: _contents(con, kind, [r for k, r in refs if k == kind])
+                for kind in {k for k, _ in refs}}
     last = con.execute("SELECT seq, record_hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
-    record_hash = link_hash(prev, content)
-    con.execute("INSERT INTO chain VALUES (?, ?, ?, ?, ?, ?)",
-                [seq, kind, ref_id, prev, record_hash, datetime.now(UTC)])
-    return record_hash
+    seq, prev = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    now = datetime.now(UTC)
+    rows: list[list[Any]] = []
+    hashes: list[str] = []
+    for kind, ref_id in refs:
+        content = contents[kind].get(ref_id)
+        if content is None:
+            raise LookupError(f"{kind} {ref_id} does not exist")
+        seq += 1
+        record_hash = link_hash(prev, content)
+        rows.append([seq, kind, ref_id, prev, record_hash, now])
+        hashes.append(record_hash)
+        prev = record_hash
+    con.executemany("INSERT INTO chain VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return hashes
 
 
 @dataclass

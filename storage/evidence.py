@@ -76,7 +76,7 @@ class FlagDetail:
 
 def insert_files(con: duckdb.DuckDBPyConnection, flag_id: int, files: Sequence[EvidenceFile]
                  ) -> list[int]:
-    """Write file rows for ``flag_id`` and chain each one (inside the caller's transaction)."""
+    """Write file rows for ``flag_id`` (inside the caller's transaction, which chains them)."""
     ids: list[int] = []
     now = datetime.now(UTC)
     for f in files:
@@ -88,14 +88,15 @@ def insert_files(con: duckdb.DuckDBPyConnection, flag_id: int, files: Sequence[E
         ).fetchone()
         assert row is not None
         ids.append(int(row[0]))
-        chain.append(con, "file", int(row[0]))
     return ids
 
 
 def add_files(db: Database, flag_id: int, files: Sequence[EvidenceFile]) -> list[int]:
     """Record files made after the flag (rendered cards), chained, in one transaction."""
     with db.transaction() as con:
-        return insert_files(con, flag_id, files)
+        ids = insert_files(con, flag_id, files)
+        chain.append_many(con, [("file", i) for i in ids])
+        return ids
 
 
 _DETAIL_SQL = """

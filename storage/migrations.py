@@ -164,13 +164,17 @@ def m003_review_evidence_chain(db: duckdb.DuckDBPyConnection) -> None:
         );
         -- Group id of a group decision, escalation package path and hash, ...
         ALTER TABLE reviews ADD COLUMN detail JSON;
+        -- Sentence embeddings for near-duplicate grouping, computed once per flag and model.
+        CREATE TABLE flag_embeddings (
+            flag_id BIGINT NOT NULL, model VARCHAR NOT NULL, text_sha256 VARCHAR NOT NULL,
+            vector FLOAT[] NOT NULL, PRIMARY KEY (flag_id, model)
+        );
         """
     )
-    for kind, table, column in (("evidence", "evidence", "evidence_id"),
-                                 ("review", "reviews", "review_id")):
-        ids = db.execute(f"SELECT {column} FROM {table} ORDER BY {column}").fetchall()  # noqa: S608
-        for (ref_id,) in ids:
-            chain.append(db, kind, int(ref_id))  # type: ignore[arg-type]
+    evidence = db.execute("SELECT evidence_id FROM evidence ORDER BY evidence_id").fetchall()
+    reviews = db.execute("SELECT review_id FROM reviews ORDER BY review_id").fetchall()
+    chain.append_many(db, [*(("evidence", int(r[0])) for r in evidence),
+                           *(("review", int(r[0])) for r in reviews)])
 
 
 MIGRATIONS: list[Migration] = [

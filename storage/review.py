@@ -201,7 +201,7 @@ def decide(db: Database, flag_ids: Sequence[int], decision: Decision, rule: Rule
             ).fetchone()
             assert row is not None
             ids.append(int(row[0]))
-            chain.append(con, "review", int(row[0]))
+        chain.append_many(con, [("review", i) for i in ids])
         if ids:
             rows = con.execute(
                 f"SELECT {_REVIEW_COLUMNS} FROM reviews r "  # noqa: S608  (fixed column list)
@@ -243,3 +243,24 @@ def near_dup_texts(db: Database, status: str = "pending") -> list[tuple[int, str
             "FROM flags f JOIN items i USING (item_key) LEFT JOIN flag_status s USING (flag_id) "
             "WHERE coalesce(s.status, 'pending') = ? ORDER BY f.flag_id", [status]).fetchall()
     return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def cached_embeddings(db: Database, model: str, flag_ids: Sequence[int]
+                      ) -> dict[int, tuple[str, list[float]]]:
+    """Stored embeddings of ``flag_ids`` under ``model``: flag_id -> (text sha256, vector)."""
+    if not flag_ids:
+        return {}
+    with db.connect() as con:
+        rows = con.execute(
+            "SELECT flag_id, text_sha256, vector FROM flag_embeddings WHERE model = ? "
+            "AND flag_id IN (SELECT unnest(?))", [model, list(flag_ids)]).fetchall()
+    return {int(r[0]): (str(r[1]), list(r[2])) for r in rows}
+
+
+def save_embeddings(db: Database, model: str, rows: Sequence[tuple[int, str, Sequence[float]]]) -> None:
+    """Keep (flag_id, text sha256, vector) rows so a flag's text is embedded only once."""
+    if not rows:
+        return
+    with db.transaction() as con:
+        con.executemany("INSERT OR IGNORE INTO flag_embeddings VALUES (?, ?, ?, ?)",
+                        [[f, model, sha, [float(x) for x in vec]] for f, sha, vec in rows])

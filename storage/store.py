@@ -328,6 +328,7 @@ def _write_evidence(
     con: duckdb.DuckDBPyConnection, page: PageRecord, flag_ids: Mapping[str, int]
 ) -> None:
     now = _now()
+    links: list[tuple[chain.LinkKind, int]] = []
     for ev in page.evidence:
         if ev.item_key not in flag_ids:
             continue
@@ -338,9 +339,10 @@ def _write_evidence(
              _j(ev.account_json), ev.sha256, now],
         ).fetchone()
         assert row is not None
-        # The evidence and its files join the hash chain in the flag's own transaction.
-        chain.append(con, "evidence", int(row[0]))
-        insert_files(con, flag_ids[ev.item_key], ev.files)
+        links.append(("evidence", int(row[0])))
+        links.extend(("file", i) for i in insert_files(con, flag_ids[ev.item_key], ev.files))
+    # The evidence and its files join the hash chain in the flag's own transaction.
+    chain.append_many(con, links)
 
 
 def _write_handles(con: duckdb.DuckDBPyConnection, page: PageRecord) -> None:
