@@ -29,7 +29,7 @@ import jinja2
 
 from monitor import i18n
 from monitor.errors import ReviewError
-from monitor.evidence import TEMPLATES, ensure_card, local_time, make_private_dir, write_private
+from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make_private_dir, write_private
 from monitor.i18n import t
 from monitor.model import skb_category
 from storage.evidence import raw_body
@@ -101,9 +101,9 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["ringkasan.md" if lang == "id" else "summary.md"] = _summary(
         svc, detail, reviews, reviewer, now, lang).encode("utf-8")
     for role, target in (("card_html", "card.html"), ("card_png", "card.png")):
-        f = detail.file(role)
-        if f is not None:
-            files[target] = (root / f["path"]).read_bytes()
+        card = card_file(detail, role, lang)
+        if card is not None:
+            files[target] = (root / card["path"]).read_bytes()
     body = raw_body(svc.db, detail.raw_sha256)
     if body is not None:
         files["raw/response.bin"] = body

@@ -292,26 +292,32 @@ def render_png(html: Path, png: Path, exe: str, timeout: float) -> str | None:
     return None
 
 
+def card_file(detail: FlagDetail, role: str, lang: str) -> dict[str, Any] | None:
+    """The flag's rendered card of ``role`` (card_html, card_png) in ``lang``, if any."""
+    suffix = f"card-{lang}." + ("html" if role == "card_html" else "png")
+    found = [f for f in detail.files if f["role"] == role and f["status"] == "ok"
+             and str(f["path"]).endswith(suffix)]
+    return found[-1] if found else None
+
+
 def ensure_card(db: Database, root: Path, settings: ReviewSettings, flag_id: int,
                 lang: str | None = None, png: bool = True) -> FlagDetail:
-    """Render the flag's card (HTML, and PNG where Chromium is) unless already there."""
+    """Render the flag's card in ``lang`` (HTML, and PNG where Chromium is) unless already there."""
     detail = flag_detail(db, flag_id)
     lang = lang or settings.language
-    if detail.file("card_html") is not None and (not png or detail.file("card_png") is not None
-                                                 or chromium_path(settings) is None):
+    exe = chromium_path(settings) if png else None
+    html = card_file(detail, "card_html", lang)
+    if html is not None and (exe is None or card_file(detail, "card_png", lang) is not None):
         return detail
     new: list[EvidenceFile] = []
     html_rel = f"cards/{flag_id}/card-{lang}.html"
-    if detail.file("card_html") is None:
+    if html is None:
         data = card_html(detail, root, lang).encode("utf-8")
         write_private(root, html_rel, data)
         new.append(EvidenceFile("card_html", "ok", path=html_rel, size=len(data),
                                 sha256=hashlib.sha256(data).hexdigest(), content_type="text/html"))
-    else:
-        html_rel = str(detail.file("card_html")["path"])  # type: ignore[index]
-    exe = chromium_path(settings)
-    if png and exe is not None and detail.file("card_png") is None:
-        png_rel = html_rel.rsplit(".", 1)[0] + ".png"
+    if exe is not None:
+        png_rel = f"cards/{flag_id}/card-{lang}.png"
         error = render_png(root / html_rel, root / png_rel, exe, settings.render_timeout)
         if error is None:
             data = (root / png_rel).read_bytes()
@@ -319,8 +325,7 @@ def ensure_card(db: Database, root: Path, settings: ReviewSettings, flag_id: int
                                     sha256=hashlib.sha256(data).hexdigest(), content_type="image/png"))
         else:
             new.append(EvidenceFile("card_png", "failed", path=None, error=error))
-    if new:
-        add_files(db, flag_id, new)
+    add_files(db, flag_id, new)
     return flag_detail(db, flag_id)
 
 

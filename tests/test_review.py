@@ -152,6 +152,7 @@ def test_english_summary_on_request(flagged: Cli) -> None:
     folder = Path(out["package"]["folder"])
     summary = (folder / "summary.md").read_text()
     assert "Route: Bawaslu → BKN" in summary and "SKB 2022 category" in summary
+    assert "Evidence card" in (folder / "card.html").read_text()  # the card follows the language
     _manifest_matches(folder)
 
 
