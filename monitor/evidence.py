@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import mimetypes
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -119,6 +121,7 @@ class ImageFetcher:
         self.max_count = settings.image_max_count
         self.max_bytes = settings.image_max_bytes
         self.timeout = settings.image_timeout
+        self.allow_private = settings.image_allow_private
         self.transport = transport
 
     def __call__(self, item: Item) -> list[EvidenceFile]:
@@ -138,8 +141,13 @@ class ImageFetcher:
         return out
 
     def _fetch(self, client: httpx.Client, url: str) -> EvidenceFile:
-        if urlparse(url).scheme not in ("http", "https"):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             return EvidenceFile("image", "failed", url=url, error="not an http(s) URL")
+        if not self.allow_private and _is_private(parsed.hostname):
+            # A URL in a post must not make the monitor reach into its own network.
+            return EvidenceFile("image", "failed", url=url,
+                                error="refused: host resolves to a private or loopback address")
         deadline = time.monotonic() + self.timeout
         try:
             with client.stream("GET", url) as resp:
@@ -174,6 +182,19 @@ class ImageFetcher:
         write_private(self.root, relative, data)
         return EvidenceFile("image", "ok", url=url, path=relative, sha256=digest, size=len(data),
                             content_type=ctype)
+
+
+def _is_private(host: str) -> bool:
+    """True when ``host`` is, or resolves to, a non-public address (or does not resolve)."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False  # let the download fail and record why
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            return True
+    return False
 
 
 # -- cards ------------------------------------------------------------------

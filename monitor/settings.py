@@ -69,6 +69,8 @@ class ReviewSettings(_Section):
     image_max_count: int = Field(default=4, ge=0, le=32)
     image_max_bytes: int = Field(default=5_000_000, ge=1)
     image_timeout: float = Field(default=10.0, gt=0)
+    image_allow_private: bool = False
+    """Allow image URLs on loopback/private/link-local addresses (tests, on-premise mirrors)."""
     chromium: str = "chromium"
     """Chromium executable (name on PATH or a path) for PNG cards; "" disables PNG rendering."""
     render_timeout: float = Field(default=60.0, gt=0)

@@ -153,7 +153,7 @@ def image_server() -> Iterator[str]:
     server.shutdown()
 
 
-def _hostile_items(config_dir: Path, base: str) -> Path:
+def _hostile_items(config_dir: Path, base: str, allow_private: bool = True) -> Path:
     item = {
         "platform": "bluesky", "id": "at://did:plc:44qqtulbsy42syo3nm25lx4g/app.bsky.feed.post/hostile1",
         "kind": "post", "actor": "rina-guru.bsky.social", "actor_id": "did:plc:44qqtulbsy42syo3nm25lx4g",
@@ -166,7 +166,8 @@ def _hostile_items(config_dir: Path, base: str) -> Path:
     path = config_dir / "samples" / "hostile.jsonl"
     path.write_text(json.dumps(item) + "\n", encoding="utf-8")
     return write_settings(config_dir, sources={"h": {"type": "file", "paths": ["samples/hostile.jsonl"]}},
-                          extra={"review": {"image_max_bytes": 100_000, "image_max_count": 4}})
+                          extra={"review": {"image_max_bytes": 100_000, "image_max_count": 4,
+                                            "image_allow_private": allow_private}})
 
 
 def test_images_are_downloaded_bounded_hashed_and_failures_recorded(
@@ -197,6 +198,14 @@ def test_images_are_downloaded_bounded_hashed_and_failures_recorded(
     path.write_bytes(_Images.png + b"x")
     bad = invoke(["--config", str(settings_path), "verify", "--json"]).json()
     assert bad["first_broken"]["kind"] == "file" and "does not match" in bad["first_broken"]["what"]
+
+
+def test_private_addresses_are_refused_by_default(config_dir: Path, image_server: str) -> None:
+    settings_path = _hostile_items(config_dir, image_server, allow_private=False)
+    assert invoke(["--config", str(settings_path), "run", "--once"]).exit_code == 0
+    rows = _sql(settings_path, "SELECT error FROM evidence_files WHERE url LIKE 'http%'")
+    errors = {str(r[0]) for r in rows}
+    assert errors == {"refused: host resolves to a private or loopback address"}
 
 
 def test_image_fetch_failure_never_stops_the_cycle(config_dir: Path) -> None:

@@ -82,16 +82,21 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     session.wait_for("reason? (1-6")
     session.send("1")
     session.wait_for("flag 2: dismissed (not_partisan)")
+    session.wait_for("Evidence card #3")
+    session.wait_for("near-duplicate group G3: 2 flags")
+    session.send("C")  # the whole group: 3 and its copy 4, one row each
+    session.wait_for("flag 4: confirmed")
+    session.wait_for("Evidence card #5")
     session.send("s")
-    session.wait_for("skipped flag 3")
-    session.wait_for("Evidence card #4")
+    session.wait_for("skipped flag 5")
+    session.wait_for("Evidence card #6")
     session.send("o")
     screen = session.wait_for("card_html:")
     card = next(line.split("card_html:", 1)[1].strip() for line in screen.splitlines()
                 if "card_html:" in line)
     assert Path(card).exists()
     session.send("xq")  # typed fast: an unknown key does nothing, and q is not lost
-    session.wait_for("quit: 2 decisions recorded")
+    session.wait_for("quit: 4 decisions recorded")
     deadline = time.monotonic() + 20
     while not (tmp_path / "exit-code").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -99,5 +104,6 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     with duckdb.connect(str(load(settings_path).db_path), read_only=True) as con:
         rows = con.execute("SELECT flag_id, decision, reason, reviewer FROM reviews ORDER BY review_id"
                            ).fetchall()
-    assert rows == [(1, "confirmed", None, "ana"), (2, "dismissed", "not_partisan", "ana")]
+    assert rows == [(1, "confirmed", None, "ana"), (2, "dismissed", "not_partisan", "ana"),
+                    (3, "confirmed", None, "ana"), (4, "confirmed", None, "ana")]
     assert flagged("verify").exit_code == 0
