@@ -82,6 +82,10 @@ def review_group(ctx: click.Context, state: CliState, reviewer: str | None, as_j
     group, s skip, o open the card, q quit.
     """
     if ctx.invoked_subcommand is not None:
+        if reviewer is not None or as_json or any(v is not None for v in filters.values()):
+            # Options before the subcommand would be silently ignored: say so instead.
+            raise click.UsageError("options go after the subcommand, e.g. "
+                                   "'review queue --platform x' or 'review confirm 3 --reviewer ana'")
         return
     from monitor.review_session import run_session
 

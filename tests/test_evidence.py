@@ -305,4 +305,4 @@ def test_an_older_file_is_chained_when_migrated(tmp_path: Path) -> None:
     assert report.ok, report.problems
     assert report.links == 2 and report.raw_checked == 1
     names = [n for _, n in store.db.applied_migrations()]
-    assert names[2] == "m003_review_evidence_chain"
+    assert "m003_review_evidence_chain" in names
