@@ -137,7 +137,11 @@ class ImageFetcher:
                     out.append(EvidenceFile("image", "failed", url=url,
                                             error=f"more than {self.max_count} images; not fetched"))
                     continue
-                out.append(self._fetch(client, url))
+                try:
+                    out.append(self._fetch(client, url))
+                except Exception as exc:  # an image is never worth losing the flag over
+                    out.append(EvidenceFile("image", "failed", url=url,
+                                            error=f"{type(exc).__name__}: {exc}"[:300]))
         return out
 
     def _fetch(self, client: httpx.Client, url: str) -> EvidenceFile:

@@ -171,16 +171,40 @@ class VerifyReport:
         }
 
 
-def verify_chain(con: duckdb.DuckDBPyConnection, evidence_dir: Path) -> VerifyReport:
-    """Recompute every link, re-hash raw bytes and evidence files; report what broke."""
+@dataclass
+class ChainState:
+    """Everything ``verify`` needs, read in one short connection."""
+
+    contents: dict[str, dict[int, dict[str, Any]]]
+    links: list[tuple[Any, ...]]
+    raw: list[tuple[Any, ...]]
+
+
+def read_state(con: duckdb.DuckDBPyConnection) -> ChainState:
+    """Read every chained record, every link and the raw bodies behind the evidence."""
+    return ChainState(
+        contents={kind: _contents(con, kind, None) for kind in CONTENT_SQL},
+        links=con.execute(
+            "SELECT seq, kind, ref_id, prev_hash, record_hash FROM chain ORDER BY seq").fetchall(),
+        raw=con.execute(
+            "SELECT e.raw_sha256, r.sha256, r.body, r.size, r.purged_at FROM "
+            "(SELECT DISTINCT raw_sha256 FROM evidence) e "
+            "LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256").fetchall(),
+    )
+
+
+def verify_chain(state: ChainState, evidence_dir: Path) -> VerifyReport:
+    """Recompute every link, re-hash raw bytes and evidence files; report what broke.
+
+    Works on a ``ChainState`` read beforehand, so the database is not held while
+    files are hashed (the daemon may be waiting for it).
+    """
     report = VerifyReport()
-    contents = {kind: _contents(con, kind, None) for kind in CONTENT_SQL}
-    links = con.execute(
-        "SELECT seq, kind, ref_id, prev_hash, record_hash FROM chain ORDER BY seq").fetchall()
-    raw = _raw_problems(con, report)
+    contents = state.contents
+    raw = _raw_problems(state.raw, report)
     prev = GENESIS
     seen: set[tuple[str, int]] = set()
-    for expected_seq, (seq, kind, ref_id, prev_hash, record_hash) in enumerate(links, start=1):
+    for expected_seq, (seq, kind, ref_id, prev_hash, record_hash) in enumerate(state.links, start=1):
         report.links += 1
         seq, ref_id = int(seq), int(ref_id)
         seen.add((kind, ref_id))
@@ -212,13 +236,9 @@ def verify_chain(con: duckdb.DuckDBPyConnection, evidence_dir: Path) -> VerifyRe
     return report
 
 
-def _raw_problems(con: duckdb.DuckDBPyConnection, report: VerifyReport) -> dict[str, str]:
+def _raw_problems(rows: Sequence[tuple[Any, ...]], report: VerifyReport) -> dict[str, str]:
     """Re-hash the stored raw bytes of every evidence record; returns sha -> problem."""
     out: dict[str, str] = {}
-    rows = con.execute(
-        "SELECT e.raw_sha256, r.sha256, r.body, r.size, r.purged_at FROM "
-        "(SELECT DISTINCT raw_sha256 FROM evidence) e "
-        "LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256").fetchall()
     for wanted, stored, body, size, purged_at in rows:
         if stored is None:
             out[wanted] = f"raw response {wanted[:12]} is missing"

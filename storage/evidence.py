@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -162,7 +163,8 @@ def flags_without_card(db: Database, flag_ids: Sequence[int] | None = None) -> l
     return ids if flag_ids is None else [i for i in ids if i in set(flag_ids)]
 
 
-def verify(db: Database, evidence_dir: Any) -> chain.VerifyReport:
-    """Run ``chain.verify_chain`` over one read-only connection."""
+def verify(db: Database, evidence_dir: Path) -> chain.VerifyReport:
+    """Read the chain in one short connection, then check it (files hashed after closing)."""
     with db.connect() as con:
-        return chain.verify_chain(con, evidence_dir)
+        state = chain.read_state(con)
+    return chain.verify_chain(state, evidence_dir)
