@@ -93,7 +93,10 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
 
     sources = build_sources(settings, inputs.registries, env, transport)
     from classifiers.normalise import normalise
+    from monitor.evidence import ImageFetcher
 
+    images = (ImageFetcher(settings.evidence_dir, settings.review, transport)
+              if settings.review.fetch_images else None)
     pipeline = Pipeline(
         store=store,
         sources=sources,
@@ -103,6 +106,7 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
         targets=lambda platform: targets.get(platform, []),
         max_pages=settings.pipeline.max_pages_per_account,
         batch_size=settings.classifier.batch_size,
+        evidence_files=images,
     )
     return pipeline, inputs
 

@@ -67,10 +67,11 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_classify, cli_core
+    from monitor import cli_classify, cli_core, cli_review
 
     cli_core.register(cli)
     cli_classify.register(cli)
+    cli_review.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

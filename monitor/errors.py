@@ -11,7 +11,8 @@
     │   └── AccountUnavailable      fatal for this account this cycle (deleted, suspended)
     ├── StorageError                the database refused; nothing of the unit was written
     │   └── StorageLocked           another process holds the DuckDB file
-    └── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
+    ├── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
+    └── ChainBroken                 verify found evidence or a decision changed after it was chained
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
 ``str()`` is one line that says what was wrong and where.
@@ -90,3 +91,9 @@ class ReviewError(AsnMonitorError):
     """A review decision is not allowed in the flag's current state."""
 
     exit_code = 5
+
+
+class ChainBroken(AsnMonitorError):
+    """``verify`` found a broken hash-chain link, a changed record or a changed evidence file."""
+
+    exit_code = 6

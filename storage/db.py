@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -20,6 +21,18 @@ import duckdb
 
 from monitor.errors import StorageError, StorageLocked
 from storage.migrations import MIGRATIONS
+
+# One writer at a time per file inside this process. Threads of one process share a DuckDB
+# instance, so their transactions would run concurrently and the hash chain's next ``seq``
+# would conflict (one page rolled back, retried next cycle); taking turns avoids that.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    key = str(path.resolve())
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -70,7 +83,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside one transaction: committed on success, else rolled back."""
-        with self.connect() as con:
+        with _writer_lock(self.path), self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
