@@ -13,7 +13,7 @@ from monitor.inputs import RegionRegistryView, read_regions, read_registries, re
 from monitor.model import Account, Candidate, Classifier, Party, Region, Registry, Source
 from monitor.pipeline import AccountIndex, Pipeline
 from monitor.settings import Settings
-from sources.base import SourceContext, build_source
+from sources.base import SourceContext, build_source, validate_source
 from storage.store import Store
 
 
@@ -47,9 +47,10 @@ def build_sources(settings: Settings, registries: list[Registry],
                         registries=tuple(registries), base_dir=str(settings.base_dir))
     built = []
     for name, table in settings.sources.items():
-        if table.get("enabled", True) is False:
-            continue
-        built.append(build_source(name, table, ctx, str(settings.file)))
+        # Disabled sources are still checked, so a typo shows before someone enables it.
+        _, validated = validate_source(name, table, str(settings.file))
+        if validated.enabled:
+            built.append(build_source(name, table, ctx, str(settings.file)))
     return built
 
 
@@ -92,7 +93,10 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
 
     sources = build_sources(settings, inputs.registries, env, transport)
     from classifiers.normalise import normalise
+    from monitor.evidence import ImageFetcher
 
+    images = (ImageFetcher(settings.evidence_dir, settings.review, transport)
+              if settings.review.fetch_images else None)
     pipeline = Pipeline(
         store=store,
         sources=sources,
@@ -102,6 +106,7 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
         targets=lambda platform: targets.get(platform, []),
         max_pages=settings.pipeline.max_pages_per_account,
         batch_size=settings.classifier.batch_size,
+        evidence_files=images,
     )
     return pipeline, inputs
 

@@ -12,6 +12,7 @@
     ├── StorageError                the database refused; nothing of the unit was written
     │   └── StorageLocked           another process holds the DuckDB file
     ├── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
+    ├── ChainBroken                 verify found evidence or a decision changed after it was chained
     └── DeliveryError               the digest email could not be sent; recorded, retried later
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
@@ -91,6 +92,12 @@ class ReviewError(AsnMonitorError):
     """A review decision is not allowed in the flag's current state."""
 
     exit_code = 5
+
+
+class ChainBroken(AsnMonitorError):
+    """``verify`` found a broken hash-chain link, a changed record or a changed evidence file."""
+
+    exit_code = 6
 
 
 class DeliveryError(AsnMonitorError):

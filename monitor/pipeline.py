@@ -27,9 +27,11 @@ from monitor.model import (
     Source,
 )
 from sources.base import FeedSource, ReverseSource
+from storage.evidence import EvidenceFile
 from storage.store import Evidence, HandleRow, PageRecord, Rename, Store
 
 Normaliser = Callable[[str], str]
+FileFetcher = Callable[[Item], Sequence[EvidenceFile]]
 
 
 @dataclass
@@ -84,6 +86,8 @@ class Pipeline:
     targets: Callable[[str], list[str]] = lambda platform: []
     max_pages: int = 50
     batch_size: int = 64
+    evidence_files: FileFetcher | None = None
+    """Downloads a flagged item's images (monitor.evidence.ImageFetcher); None keeps none."""
 
 
 # -- step 1: collect ---------------------------------------------------------
@@ -212,8 +216,13 @@ def classify(items: Sequence[Item], classifier: Classifier, view: RegistryView,
 # -- step 5: snapshot evidence -----------------------------------------------
 
 
-def snapshot(norm: Normalised, results: Sequence[Result]) -> list[Evidence]:
-    """Evidence for each flagged item: the item, the account, the raw bytes' hash."""
+def snapshot(norm: Normalised, results: Sequence[Result],
+             fetch_files: FileFetcher | None = None) -> list[Evidence]:
+    """Evidence for each flagged item: the item, the account, the raw bytes' hash, its images.
+
+    Images are downloaded here, before the page transaction, so no network wait
+    ever holds the database; their rows are written with the flag.
+    """
     by_key = {f.item.key: (f, a) for f, a, _ in norm.items}
     out: list[Evidence] = []
     for r in results:
@@ -231,7 +240,8 @@ def snapshot(norm: Normalised, results: Sequence[Result]) -> list[Evidence]:
         digest = hashlib.sha256(
             json.dumps(record, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
-        out.append(Evidence(r.item_key, fetched.raw.sha256, item_json, account_json, digest))
+        files = tuple(fetch_files(fetched.item)) if fetch_files is not None else ()
+        out.append(Evidence(r.item_key, fetched.raw.sha256, item_json, account_json, digest, files))
     return out
 
 
@@ -248,7 +258,7 @@ def process_page(p: Pipeline, source: Source, page: Page, run_id: int, index: Ac
     record = PageRecord(
         run_id=run_id, source=source.name, account_key=page.account_key,
         items=[(f, a.account_id, n) for f, a, n in norm.items], results=results,
-        evidence=snapshot(norm, results), renames=norm.renames, first_ids=norm.first_ids,
+        evidence=snapshot(norm, results, p.evidence_files), renames=norm.renames, first_ids=norm.first_ids,
         cursor=page.cursor, duplicates=duplicates,
         skipped=[(s.where, s.reason) for s in norm.skipped],
     )

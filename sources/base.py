@@ -104,11 +104,8 @@ def register(cls: SourceType) -> SourceType:
     return cls
 
 
-def build_source(name: str, raw: Mapping[str, Any], ctx: SourceContext, where: str) -> Source:
-    """Validate ``[sources.<name>]`` and build its connector.
-
-    ``where`` names the settings file for error messages.
-    """
+def validate_source(name: str, raw: Mapping[str, Any], where: str) -> tuple[SourceType, SourceSettings]:
+    """Validate ``[sources.<name>]`` (enabled or not); ``where`` names the settings file."""
     import sources.connectors  # noqa: F401  (imports every connector so each registers)
 
     type_name = raw.get("type")
@@ -118,9 +115,15 @@ def build_source(name: str, raw: Mapping[str, Any], ctx: SourceContext, where: s
                           f"unknown source type {type_name!r} (known: {known})")
     cls = TYPES[str(type_name)]
     try:
-        settings = cls.Settings.model_validate(dict(raw))
+        return cls, cls.Settings.model_validate(dict(raw))
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{where} [sources.{name}].{key}", err["msg"]) from None
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"{where} [sources.{name}].{key}", msg) from None
+
+
+def build_source(name: str, raw: Mapping[str, Any], ctx: SourceContext, where: str) -> Source:
+    """Validate ``[sources.<name>]`` and build its connector."""
+    cls, settings = validate_source(name, raw, where)
     return cls.from_settings(name, settings, ctx)

@@ -36,6 +36,19 @@ def _file_lock(path: Path) -> threading.Lock:
         return _FILE_LOCKS.setdefault(key, threading.Lock())
 
 
+# One writer at a time per file inside this process. Threads of one process share a DuckDB
+# instance, so their transactions would run concurrently and the hash chain's next ``seq``
+# would conflict (one page rolled back, retried next cycle); taking turns avoids that.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    key = str(path.resolve())
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc)
     return "Could not set lock" in text or "Conflicting lock" in text
@@ -86,7 +99,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside one transaction: committed on success, else rolled back."""
-        with self.connect() as con:
+        with _writer_lock(self.path), self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con

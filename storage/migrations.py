@@ -137,7 +137,47 @@ def m002_flag_status_view(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def m003_digest_and_daemon_state(db: duckdb.DuckDBPyConnection) -> None:
+def m003_review_evidence_chain(db: duckdb.DuckDBPyConnection) -> None:
+    """Evidence files (images, cards), the hash chain, and structured detail on reviews.
+
+    Evidence and reviews that exist already are chained here, in id order, so an
+    older file is covered from the moment it is migrated.
+    """
+    from storage import chain
+
+    db.execute(
+        """
+        CREATE SEQUENCE seq_evidence_files;
+        -- One row per file kept for a flag: an image from the post, or a rendered card.
+        -- status is 'ok' (path and sha256 set) or 'failed' (error says why); never updated.
+        CREATE TABLE evidence_files (
+            file_id BIGINT PRIMARY KEY DEFAULT nextval('seq_evidence_files'),
+            flag_id BIGINT NOT NULL, role VARCHAR NOT NULL, url VARCHAR, path VARCHAR,
+            sha256 VARCHAR, size BIGINT, content_type VARCHAR, status VARCHAR NOT NULL,
+            error VARCHAR, created_at TIMESTAMPTZ NOT NULL
+        );
+        -- The hash chain: one link per evidence, evidence_files and reviews row (storage/chain.py).
+        CREATE TABLE chain (
+            seq BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, ref_id BIGINT NOT NULL,
+            prev_hash VARCHAR NOT NULL, record_hash VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL, UNIQUE (kind, ref_id)
+        );
+        -- Group id of a group decision, escalation package path and hash, ...
+        ALTER TABLE reviews ADD COLUMN detail JSON;
+        -- Sentence embeddings for near-duplicate grouping, computed once per flag and model.
+        CREATE TABLE flag_embeddings (
+            flag_id BIGINT NOT NULL, model VARCHAR NOT NULL, text_sha256 VARCHAR NOT NULL,
+            vector FLOAT[] NOT NULL, PRIMARY KEY (flag_id, model)
+        );
+        """
+    )
+    evidence = db.execute("SELECT evidence_id FROM evidence ORDER BY evidence_id").fetchall()
+    reviews = db.execute("SELECT review_id FROM reviews ORDER BY review_id").fetchall()
+    chain.append_many(db, [*(("evidence", int(r[0])) for r in evidence),
+                           *(("review", int(r[0])) for r in reviews)])
+
+
+def m004_digest_and_daemon_state(db: duckdb.DuckDBPyConnection) -> None:
     """Weekly digest deliveries (sent exactly once per week and audience), daemon jobs, heartbeat."""
     db.execute(
         """
@@ -169,7 +209,7 @@ def m003_digest_and_daemon_state(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def m004_audit_retention(db: duckdb.DuckDBPyConnection) -> None:
+def m005_audit_retention(db: duckdb.DuckDBPyConnection) -> None:
     """The data-minimisation trail: each retention pass and each item whose content was purged."""
     db.execute(
         """
@@ -189,7 +229,7 @@ def m004_audit_retention(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
+def m006_audit_views(db: duckdb.DuckDBPyConnection) -> None:
     """Views for auditors; weeks and days are ISO weeks and dates in Asia/Jakarta (WIB)."""
     db.execute(
         """
@@ -301,7 +341,8 @@ def m005_audit_views(db: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
-    m003_digest_and_daemon_state,
-    m004_audit_retention,
-    m005_audit_views,
+    m003_review_evidence_chain,
+    m004_digest_and_daemon_state,
+    m005_audit_retention,
+    m006_audit_views,
 ]

@@ -18,7 +18,9 @@ from typing import Any
 import duckdb
 
 from monitor.model import Account, Cursor, Fetched, Region, Registry, Result
+from storage import chain
 from storage.db import Database
+from storage.evidence import EvidenceFile, insert_files
 
 
 def _now() -> datetime:
@@ -38,6 +40,8 @@ class Evidence:
     item_json: Mapping[str, Any]
     account_json: Mapping[str, Any]
     sha256: str
+    files: tuple[EvidenceFile, ...] = ()
+    """Images downloaded for the item before the page transaction (failures included)."""
 
 
 @dataclass(frozen=True)
@@ -324,15 +328,21 @@ def _write_evidence(
     con: duckdb.DuckDBPyConnection, page: PageRecord, flag_ids: Mapping[str, int]
 ) -> None:
     now = _now()
+    links: list[tuple[chain.LinkKind, int]] = []
     for ev in page.evidence:
         if ev.item_key not in flag_ids:
             continue
-        con.execute(
+        row = con.execute(
             "INSERT INTO evidence (flag_id, item_key, raw_sha256, item_json, account_json, "
-            "sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING evidence_id",
             [flag_ids[ev.item_key], ev.item_key, ev.raw_sha256, _j(ev.item_json),
              _j(ev.account_json), ev.sha256, now],
-        )
+        ).fetchone()
+        assert row is not None
+        links.append(("evidence", int(row[0])))
+        links.extend(("file", i) for i in insert_files(con, flag_ids[ev.item_key], ev.files))
+    # The evidence and its files join the hash chain in the flag's own transaction.
+    chain.append_many(con, links)
 
 
 def _write_handles(con: duckdb.DuckDBPyConnection, page: PageRecord) -> None:

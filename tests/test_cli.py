@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,3 +88,42 @@ def test_registry_check_fails_on_a_bad_registry(cli: Cli, config_dir: Path) -> N
     result = cli("registry", "check")
     assert result.exit_code == 2
     assert "pilgub-jabar-2024.toml: election.level" in result.stderr
+
+
+def test_classify_prints_one_json_object_per_item(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    items = root / "config/samples/items.jsonl"
+    registry = root / "config/registries/pilgub-jabar-2024.toml"
+    regions = tmp_path / "regions.csv"
+    regions.write_text((root / "config/regions.csv").read_text())
+    # No settings file in the working folder: defaults apply, the registry is given.
+    import os
+
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        result = invoke(["classify", str(items), "--registry", str(registry)])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == sum(1 for line in items.open() if line.strip())
+    assert set(lines[0]) == {"id", "flagged", "score", "stance", "targets", "category", "explanation"}
+    flagged = [r for r in lines if r["flagged"]]
+    import tomllib
+
+    reg = tomllib.loads(registry.read_text())
+    known = {c["id"] for c in reg["candidates"]} | {p["id"] for p in reg["parties"]}
+    assert flagged and all(r["targets"] and set(r["targets"]) <= known for r in flagged)
+    # With the registry applied to everyone, the out-of-region endorsements of a Jawa Barat
+    # ticket are flagged too.
+    assert len(flagged) >= 10
+
+
+def test_classify_reports_bad_lines_and_missing_input(cli: Cli, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = cli("classify", str(root / "config/samples/bad-items.jsonl"))
+    assert result.exit_code == 0
+    assert "bad-items.jsonl:2" in result.stderr and len(result.stdout.splitlines()) == 4
+    missing = cli("classify", str(tmp_path / "none.jsonl"))
+    assert missing.exit_code == 2 and "file not found" in missing.stderr

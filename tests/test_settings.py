@@ -78,3 +78,16 @@ def test_secrets_come_from_the_environment_only() -> None:
     assert secret({}, None, "x") is None
     with pytest.raises(ConfigError, match="TOKEN is not set"):
         secret({}, "TOKEN", "settings.toml: sources.x.token_env")
+
+
+def test_a_disabled_source_is_still_validated(config_dir: Path) -> None:
+    from monitor.testing import write_settings
+
+    path = write_settings(config_dir, sources={
+        "sample": {"type": "file", "paths": ["samples/items.jsonl"]},
+        "later": {"type": "mastodon", "enabled": False, "base_url": "http://127.0.0.1:9",
+                  "pol_interval": 5},
+    })
+    result = invoke(["--config", str(path), "run", "--once"])
+    assert result.exit_code == 2
+    assert "[sources.later].pol_interval: unknown key" in result.stderr
