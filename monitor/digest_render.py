@@ -180,8 +180,9 @@ def _env(autoescape: bool) -> jinja2.Environment:
 def context(data: DigestData, lang: str, now: datetime, chart_cid: str) -> dict[str, Any]:
     """The values both templates see."""
     scope = data.scope
+    value = f"{data.scope_name} ({scope.value})" if data.scope_name else scope.value
     scope_text = (t("digest.scope.all", lang) if scope.kind == "all"
-                  else t(f"digest.scope.{scope.kind}", lang, value=scope.value))
+                  else t(f"digest.scope.{scope.kind}", lang, value=value))
     last_day = data.days[-1]
     oldest_days = ((data.as_of or data.end) - data.pending_oldest).days if data.pending_oldest else 0
 

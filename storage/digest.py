@@ -83,6 +83,8 @@ class DigestData:
     top_targets: list[tuple[str, int]] = field(default_factory=list)
     per_day: dict[date, Counter[str]] = field(default_factory=dict)
     as_of: datetime | None = None
+    scope_name: str | None = None
+    """The region's name for a region scope (``Kabupaten Bandung``), else ``None``."""
 
     @property
     def days(self) -> list[date]:
@@ -127,6 +129,9 @@ def digest_data(db: Database, week: str, scope: Scope = Scope(), top: int = 5,
     cond, params = scope.where()
     with db.connect() as con:
         labels = _labels(con)
+        if scope.kind == "region":
+            row = con.execute("SELECT name FROM regions WHERE code = ?", [scope.value]).fetchone()
+            data.scope_name = str(row[0]) if row else None
         # ``cond`` is one of Scope.where()'s fixed conditions; values go in as parameters.
         rows = con.execute(
             "SELECT flag_id, flagged_at, account_name, agency, region, region_name, kind, "  # noqa: S608

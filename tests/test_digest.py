@@ -221,7 +221,7 @@ def test_region_audience_gets_its_own_slice_and_english_works(config_dir: Path,
     by_to = {m["To"]: m for _, _, m in inbox.messages}
     regional = by_to["panwas-bandung@bawaslu.example"]
     assert "Weekly ASN neutrality digest" in regional["Subject"]
-    assert regional["Subject"].endswith("(Region: 3204)")
+    assert regional["Subject"].endswith("(Region: Kabupaten Bandung (3204))")
     text = regional.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Kabupaten Bandung (3204)" in text and "Kota Bandung (3273)" not in text
     assert {r[1] for r in deliveries(path)} == {"all", "region:3204"}
