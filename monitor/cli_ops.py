@@ -96,7 +96,7 @@ def digest_send(state: CliState, week: str | None, force: bool, as_json: bool) -
     else:
         for o in outcomes:
             what = {"sent": f"sent to {', '.join(o.recipients)} ({o.flags} new flags, "
-                            f"{o.message_id}, {o.seconds:.2f}s)",
+                            f"{o.message_id}, {o.seconds:.2f}s)" + (f"; {o.detail}" if o.detail else ""),
                     "skipped": f"not sent: {o.detail} ({o.message_id}); use --force to send again",
                     "failed": f"FAILED, will be retried: {o.detail}"}[o.status]
             console.print(f"digest {o.week} [{o.audience}] {what}", markup=False)

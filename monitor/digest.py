@@ -127,8 +127,11 @@ def _domain(sender: str) -> str:
 
 
 def smtp_send(smtp: SmtpSettings, msg: EmailMessage, env: Mapping[str, str],
-              ca_file: Path | None = None) -> None:
-    """Hand ``msg`` to the SMTP server; raises ``DeliveryError`` on any failure.
+              ca_file: Path | None = None) -> list[str]:
+    """Hand ``msg`` to the SMTP server; returns the recipients it refused (if it took the rest).
+
+    Raises ``DeliveryError`` when the server took nothing (down, login refused,
+    every recipient refused).
 
     TLS always verifies the server's certificate and name (against ``ca_file``
     when given, else the system's CAs); the login comes from environment variables.
@@ -148,10 +151,11 @@ def smtp_send(smtp: SmtpSettings, msg: EmailMessage, env: Mapping[str, str],
             if username and password:
                 client.login(username, password)
             refused = client.send_message(msg)
-        if refused:
-            raise DeliveryError(f"SMTP {smtp.host}:{smtp.port} refused {sorted(refused)}")
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from exc
+    # Some recipients refused, the others accepted: the message went out and is not
+    # retried (that would send it twice to those who got it); the refusals are noted.
+    return sorted(refused)
 
 
 def render_for(db: Database, settings: Settings, week: str, scope: Scope, lang: str,
@@ -206,14 +210,15 @@ def send_week(db: Database, settings: Settings, week: str, *, force: bool = Fals
             continue
         msg = build_message(rendered, digest.smtp.sender, aud.recipients, message_id, now_)
         try:
-            smtp_send(digest.smtp, msg, env,
-                      settings.resolve(digest.smtp.ca_file) if digest.smtp.ca_file else None)
+            refused = smtp_send(digest.smtp, msg, env,
+                                settings.resolve(digest.smtp.ca_file) if digest.smtp.ca_file else None)
         except (DeliveryError, ConfigError) as exc:
             log.mark_failed(week, key, str(exc))
             out.append(Outcome(week, key, "failed", aud.recipients, flags, message_id, str(exc),
                                time.monotonic() - started))
             continue
-        log.mark_sent(week, key, message_id, flags)
-        out.append(Outcome(week, key, "sent", aud.recipients, flags, message_id, "",
+        note = f"refused by the server: {', '.join(refused)}" if refused else ""
+        log.mark_sent(week, key, message_id, flags, note or None)
+        out.append(Outcome(week, key, "sent", aud.recipients, flags, message_id, note,
                            time.monotonic() - started))
     return out

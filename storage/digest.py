@@ -243,12 +243,13 @@ class DigestLog:
             )
         return None
 
-    def mark_sent(self, week: str, audience: str, message_id: str, flags: int) -> None:
-        """Record that the server accepted the message."""
+    def mark_sent(self, week: str, audience: str, message_id: str, flags: int,
+                  note: str | None = None) -> None:
+        """Record that the server accepted the message (``note``: recipients it refused)."""
         with self.db.transaction() as con:
             con.execute("UPDATE digests SET status = 'sent', sent_at = ?, message_id = ?, flags = ?, "
-                        "error = NULL WHERE week = ? AND audience = ?",
-                        [datetime.now(UTC), message_id, flags, week, audience])
+                        "error = ? WHERE week = ? AND audience = ?",
+                        [datetime.now(UTC), message_id, flags, note, week, audience])
 
     def mark_failed(self, week: str, audience: str, error: str) -> None:
         """Record that the attempt failed; it is retried later."""

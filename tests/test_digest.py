@@ -341,3 +341,32 @@ def test_starttls_with_login_from_environment(config_dir: Path, tmp_path: Path,
         "[sources.", '[digest.smtp]\nsecurity = "none"\nusername_env = "SMTP_USER"\n\n[sources.', 1))
     refused = run(clear, "status")
     assert refused.exit_code == 2 and "clear text" in refused.stderr
+
+
+class PickyInbox(Inbox):
+    """Refuses one mailbox, accepts the others."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address.startswith("gone@"):
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_partly_refused_recipients_count_as_sent_and_are_noted(config_dir: Path) -> None:
+    inbox, port = PickyInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        path = digest_settings(config_dir, port, recipients=["ketua@bawaslu.example", "gone@bawaslu.example"])
+        assert run(path, "run", "--once").exit_code == 0
+        first = run(path, "digest", "send", "--week", THIS_WEEK)
+        assert first.exit_code == 0 and "refused by the server: gone@bawaslu.example" in first.stdout
+        again = run(path, "digest", "send", "--week", THIS_WEEK)
+        assert "already sent" in again.stdout
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1 and inbox.messages[0][1] == ["ketua@bawaslu.example"]
+    row = deliveries(path)[0]
+    assert row[2:4] == ("sent", 1) and "gone@bawaslu.example" in row[5]
