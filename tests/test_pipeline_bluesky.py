@@ -22,9 +22,9 @@ def fake() -> Iterator[FakeBluesky]:
         yield f
 
 
-def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+def _rows(path: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
     with duckdb.connect(str(load(path).db_path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
 
 
 def test_bluesky_like_of_a_campaign_post_is_flagged_with_its_evidence(
@@ -50,8 +50,8 @@ def test_bluesky_like_of_a_campaign_post_is_flagged_with_its_evidence(
     assert [(r[0], r[1], r[2]) for r in flagged] == [(like, "like", rina)]
     reference = json.loads(str(flagged[0][3]))["subject_evidence"]
     assert "body" not in reference
-    subject_raw = _rows(settings_path, "SELECT source_url, status FROM raw_items WHERE sha256 = "
-                                       f"'{reference['sha256']}'")
+    subject_raw = _rows(settings_path, "SELECT source_url, status FROM raw_items WHERE sha256 = ?",
+                        [reference["sha256"]])
     assert subject_raw and "getRecord" in str(subject_raw[0][0]) and subject_raw[0][1] == 200
 
     # The account renames itself; the next cycle follows the DID and records the new handle.
