@@ -36,6 +36,7 @@ from classifiers.matcher import RegistryMatcher
 from classifiers.models import ModelKind, TrainReport, load_model, read_meta
 from classifiers.transformer import DEFAULT_BASE, train_transformer
 from monitor.errors import ConfigError
+from monitor.model import Classifier
 
 
 def _bundled_data_sha() -> str:
@@ -144,3 +145,8 @@ def build_default_classifier(
     return CascadeClassifier(RegistryMatcher(), model, flag_threshold=threshold,
                              unrelated_veto=unrelated_veto, account_score=account_score,
                              batch_size=batch_size)
+
+
+def _conforms(c: CascadeClassifier) -> Classifier:
+    """Static check (for mypy) that the cascade implements the Classifier protocol."""
+    return c

@@ -12,7 +12,9 @@ Flag rule (conservative, because a flag accuses a person):
   ``account_score``.
 
 Items with no target and no election words skip the model: they cannot be
-flagged, and the cascade reports them as ``unrelated`` with score 0.
+flagged, and the cascade reports them as ``unrelated`` with score 0. A like or
+repost of a campaign account with no text at all is flagged with score
+``account_score`` and stance ``support``.
 """
 
 from __future__ import annotations
@@ -67,11 +69,8 @@ class CascadeClassifier:
         self.unrelated_veto = unrelated_veto
         self.account_score = account_score
         self.batch_size = batch_size
-
-    @property
-    def version(self) -> str:
-        """The stance model's version (every Result carries it)."""
-        return self.model.version
+        # Every Result carries the stance model's version.
+        self.version: str = model.version
 
     def classify(self, items: Sequence[Item], registries: RegistryView) -> list[Result]:
         """One result per item, in order; the model runs once over the whole batch."""
@@ -81,7 +80,8 @@ class CascadeClassifier:
     def verdicts(self, items: Sequence[Item], registries: RegistryView) -> list[Verdict]:
         """Stage 1 for every item, one batched model call, then the flag rule."""
         matches = [self.matcher.match(item, registries.for_item(item)) for item in items]
-        todo = [i for i, m in enumerate(matches) if m.targets or m.election_context]
+        todo = [i for i, m in enumerate(matches)
+                if (m.targets or m.election_context) and m.masked_text.strip()]
         # Each item becomes one or more windows; windows are scored together.
         windows: list[str] = []
         owner: list[int] = []
@@ -99,14 +99,20 @@ class CascadeClassifier:
         return [self._decide(item, matches[i], probs.get(i)) for i, item in enumerate(items)]
 
     def _decide(self, item: Item, match: MatchResult, proba: np.ndarray | None) -> Verdict:
+        engagement = match.account_match and item.kind in ("like", "repost")
         if proba is None:
+            if engagement:
+                # Nothing to read (a like of a post whose text we do not have):
+                # the account match alone is the act the SKB names.
+                return Verdict(match, None, "support", self.account_score, True,
+                               "like/repost of a campaign account (no text to read)")
             return Verdict(match, None, "unrelated", 0.0, False,
                            "no registry target and no election words: model not run")
         p = dict(zip(LABELS, proba.tolist(), strict=True))
         score = p["support"] + p["oppose"]
         stance: Stance = LABELS[int(np.argmax(proba))]  # type: ignore[assignment]
         partisan = stance in ("support", "oppose")
-        if match.account_match and item.kind in ("like", "repost"):
+        if engagement:
             if p["unrelated"] >= self.unrelated_veto:
                 return Verdict(match, proba, stance, score, False,
                                f"campaign account, but the post is unrelated "

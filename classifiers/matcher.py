@@ -214,6 +214,7 @@ class RegistryMatcher:
             )
             final_parts.append(_render(n, masks))
         evidence.extend(self._match_accounts(item, compiled))
+        evidence = _disambiguate_numbers(evidence)
         if item.kind in ("reply", "quote"):
             masked = f"{final_parts[0]} {SUBJEK} {final_parts[1]}" if len(final_parts) > 1 else (
                 final_parts[0] if final_parts else "")
@@ -282,6 +283,26 @@ class RegistryMatcher:
                 out.append(Evidence("account", item.subject.author, hit[0],
                                     c.registry.election.id, True))
         return out
+
+
+_NUMBER_RULES = ("ballot_number", "hand_sign")
+
+
+def _disambiguate_numbers(evidence: list[Evidence]) -> list[Evidence]:
+    """A number that fits several elections keeps only the candidate also named.
+
+    "Coblos nomor 3, Hendra Gunawan" is ticket 3 of the governor election, not
+    ticket 3 of the presidential one.
+    """
+    named = {e.target for e in evidence if e.rule not in _NUMBER_RULES}
+    groups: dict[tuple[str, str, bool], set[str]] = {}
+    for e in evidence:
+        if e.rule in _NUMBER_RULES:
+            groups.setdefault((e.rule, e.term, e.in_subject), set()).add(e.target)
+    return [e for e in evidence
+            if e.rule not in _NUMBER_RULES
+            or not (groups[(e.rule, e.term, e.in_subject)] & named)
+            or e.target in named]
 
 
 def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> bool:

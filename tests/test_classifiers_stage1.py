@@ -190,3 +190,10 @@ def test_registries_compile_once(matcher: RegistryMatcher) -> None:
     n = len(matcher._cache)
     matcher.match(make_item("y"), regs)
     assert len(matcher._cache) == n
+
+
+def test_named_candidate_disambiguates_the_number(matcher: RegistryMatcher) -> None:
+    assert set(_m(matcher, "Coblos nomor 3 ya").targets) == {"jabar-3", "pilpres-3"}
+    assert _m(matcher, "Coblos nomor 3, Hendra Gunawan menang!").targets == ("jabar-3",)
+    assert set(_m(matcher, "Coblos nomor 1, Hendra Gunawan menang!").targets) == {
+        "jabar-3", "jabar-1", "pilpres-1"}
