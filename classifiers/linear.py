@@ -31,8 +31,7 @@ from monitor.errors import ConfigError
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "C": 4.0,
-    "word_ngrams": (1, 2),
-    "char_ngrams": (2, 5),
+    "char_ngrams": (1, 5),
     "char_min_df": 2,
     "class_weight": "balanced",
     "max_iter": 3000,
@@ -79,12 +78,41 @@ class LinearStanceModel:
         return cls(pipeline, str(meta["version"]))
 
 
+NEGATORS = frozenset({"tidak", "bukan", "jangan", "belum", "tanpa", "no", "not", "ojo", "stop",
+                      "tolak", "anti"})
+NEGATION_SCOPE = 2
+
+
+def word_features(text: str) -> list[str]:
+    """Word features of a normalised text: unigrams, bigrams, negation and own-words marks.
+
+    * the two words after a negator also appear as ``NEG_<word>``, so "bukan
+      pemimpin" is not read like "pemimpin";
+    * in replies and quotes, the actor's own words (before ``[SUBJEK]``) also
+      appear as ``OWN_<word>``, so the model can tell its own stance from the
+      engaged post's.
+    """
+    toks = text.split()
+    out: list[str] = []
+    scope = 0
+    for i, t in enumerate(toks):
+        out.append(t)
+        if i:
+            out.append(f"{toks[i - 1]} {t}")
+        if scope and t not in NEGATORS and t[:1].isalnum():
+            out.append(f"NEG_{t}")
+            scope -= 1
+        if t in NEGATORS:
+            scope = NEGATION_SCOPE
+    if "[SUBJEK]" in toks:
+        out += [f"OWN_{t}" for t in toks[: toks.index("[SUBJEK]")]]
+    return out
+
+
 def _pipeline(params: dict[str, Any]) -> Pipeline:
     features = FeatureUnion([
         # Tokens are already normalised and space-separated; keep placeholders and emoji.
-        ("words", TfidfVectorizer(analyzer="word", token_pattern=r"\S+",  # noqa: S106
-                                  lowercase=False,
-                                  ngram_range=tuple(params["word_ngrams"]), sublinear_tf=True)),
+        ("words", TfidfVectorizer(analyzer=word_features, lowercase=False, sublinear_tf=True)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
                                   min_df=params["char_min_df"], lowercase=False,
                                   sublinear_tf=True)),

@@ -72,7 +72,10 @@ HAND_SIGN_WINDOW = 5
 
 _STRONG_FRAMES = {"coblos", "mencoblos", "nyoblos", "dicoblos", "paslon", "capres", "cawapres",
                   "cagub", "cawagub", "cabup", "cawabup", "cawalkot", "cawawalkot", "caleg"}
-_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan"}
+_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan", "vote"}
+# Campaign words that, besides ELECTION_WORDS, let a weak number frame count
+# ("nomor 2 menang telak"); the stance model still decides whether it is partisan.
+_WEAK_FRAME_CONTEXT = frozenset({"menang", "menangkan", "unggul", "putaran"})
 _NOT_BALLOT_BEFORE = {"jam", "pukul", "tanggal", "rt", "rw", "lantai", "kamar", "antrean",
                       "loket", "halaman", "bab", "pasal", "ayat", "episode", "eps", "season",
                       "meja", "gate", "tahun", "kelas", "gang", "blok"}
@@ -357,7 +360,7 @@ def _match_numbers(
         if frame is None:
             continue
         strength, party_frame = frame
-        if strength == "weak" and not context:
+        if strength == "weak" and not (context or _WEAK_FRAME_CONTEXT & set(words)):
             continue
         # The nearest level word before the number decides ("capres 02, cagub 4").
         local = next((LEVEL_WORDS[w] for w in reversed(words[max(0, i - 3):i])

@@ -197,3 +197,11 @@ def test_named_candidate_disambiguates_the_number(matcher: RegistryMatcher) -> N
     assert _m(matcher, "Coblos nomor 3, Hendra Gunawan menang!").targets == ("jabar-3",)
     assert set(_m(matcher, "Coblos nomor 1, Hendra Gunawan menang!").targets) == {
         "jabar-3", "jabar-1", "pilpres-1"}
+
+
+def test_weak_number_frame_with_campaign_words(matcher: RegistryMatcher) -> None:
+    assert set(_m(matcher, "Nomor 2 menang telak, tunggu saja").targets) == {
+        "jabar-2", "pilpres-2"}
+    assert _m(matcher, "Vote 3! Hendra Gunawan for gubernur").targets == ("jabar-3",)
+    assert _m(matcher, "Timnas menang, nomor punggung 10 main bagus").targets == ()
+    assert _m(matcher, "Pilih nomor 1 atau 2 untuk jawaban kuis").targets == ()

@@ -27,8 +27,8 @@ OUT = Path(__file__).with_name("seed_corpus.jsonl")
 SEED = 2029
 RENDERS_PER_TEMPLATE = 6
 TEST_EVERY = 5  # one family (or clause) in five is held out
-COMPOSED_TRAIN = 230  # composed rows per label
-COMPOSED_TEST = 60
+COMPOSED_TRAIN = 300  # composed rows per label
+COMPOSED_TEST = 75
 
 SLANG_SWAPS = {
     "yang": "yg", "tidak": "gak", "nggak": "gk", "sudah": "udh", "banget": "bgt",
