@@ -253,9 +253,17 @@ def eval_real_negatives(classifier: CascadeClassifier, model: StanceModel, share
                      zip(verdicts, texts, strict=True) if v.flagged or v.stance in PARTISAN][:3]
         per[name]["model_partisan_rate"] = model_part / len(texts)
     secs = time.perf_counter() - t0
+    # Stress: the same texts under a registry of real national figures (Jokowi,
+    # Prabowo, Ahok, ...). Some of these texts do attack or praise them, so a
+    # flag here is not always wrong; the number shows how much is at stake.
+    figures = StaticRegistryView((figures_registry(),))
+    stress = sum(v.flagged for name, texts in sets.items() for v in classifier.verdicts(
+        [Item("bluesky", f"st{i}", "post", "asn", _WHEN, t) for i, t in enumerate(texts)],
+        figures))
     return {
         "n": total,
         "false_positive_rate": partisan_all / total,
+        "flag_rate_under_real_figures_registry": stress / total,
         "flag_rate": flagged_all / total,
         "model_alone_partisan_rate": sum(d["model_partisan"] for d in per.values()) / total,
         "items_per_second": total / secs if secs else 0.0,
@@ -294,8 +302,9 @@ def _article_text(title: str, content: str) -> str:
     return f"{title}. {body}"
 
 
-def political_articles(shared: Path) -> list[tuple[str, str, str]]:
-    """(figure, text, stance) for ``for``/``against`` articles, de-duplicated by title."""
+def political_articles(shared: Path, stances: tuple[str, ...] = ("for", "against")
+                       ) -> list[tuple[str, str, str]]:
+    """(figure, text, stance) for articles of ``stances``, de-duplicated by title."""
     folder = shared / "id-stance-political-figures"
     out: list[tuple[str, str, str]] = []
     seen: set[str] = set()
@@ -305,7 +314,7 @@ def political_articles(shared: Path) -> list[tuple[str, str, str]]:
             for row in csv.DictReader(fh, delimiter=";"):
                 stance = (row.get("stance final") or "").strip().replace("againts", "against")
                 title = row.get("Judul Artikel") or ""
-                if stance in ("for", "against") and title not in seen:
+                if stance in stances and title not in seen:
                     seen.add(title)
                     out.append((row["Tokoh"].strip().lower(),
                                 _article_text(title, row.get("Isi Artikel") or ""), stance))
@@ -314,7 +323,7 @@ def political_articles(shared: Path) -> list[tuple[str, str, str]]:
         with f3.open(encoding="utf-8-sig", newline="") as fh:
             for row in csv.DictReader(fh):
                 stance, title = row.get("stance", "").strip(), row.get("title") or ""
-                if stance in ("for", "against") and title not in seen:
+                if stance in stances and title not in seen:
                     seen.add(title)
                     out.append((row["topic"].strip().lower(),
                                 _article_text(title, row.get("content") or ""), stance))
@@ -338,9 +347,16 @@ def eval_political(classifier: CascadeClassifier, shared: Path) -> dict[str, Any
                 if v.flagged and v.stance == want[s])
     by_stance = {s: sum(f for (_, _, st), f in zip(arts, flagged, strict=True) if st == s)
                  / max(1, sum(1 for _, _, st in arts if st == s)) for s in ("for", "against")}
+    # Control: articles annotated "unknown" (no stance) should be flagged less.
+    unknown = [t for _, t, s in political_articles(shared, ("unknown",))]
+    unk_v = classifier.verdicts([Item("blog", f"unk{i}", "post", "blogger", _WHEN, t)
+                                 for i, t in enumerate(unknown)], view)
     return {
         "n": len(arts),
         "recall": sum(flagged) / len(arts),
+        "flag_rate_on_unknown_stance_articles": (
+            sum(v.flagged for v in unk_v) / len(unk_v) if unk_v else 0.0),
+        "n_unknown": len(unk_v),
         "recall_by_stance": by_stance,
         "target_found": sum(1 for v in verdicts if v.match.targets) / len(arts),
         "stance_agreement_when_flagged": agree / max(1, sum(flagged)),

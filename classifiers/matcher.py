@@ -130,6 +130,7 @@ class _Compiled:
     phrases: list[_Phrase]
     hashtags: dict[str, str]
     accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
+    by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
 
 
 def _handle(h: str) -> str:
@@ -144,10 +145,18 @@ class RegistryMatcher:
     def __init__(self, normaliser: Normaliser | None = None) -> None:
         self._base = normaliser or Normaliser()
         self._cache: dict[str, _Compiled] = {}
+        self._by_id: dict[int, tuple[Registry, _Compiled]] = {}
+        self._normalisers: dict[tuple[int, ...], Normaliser] = {}
 
     def _compile(self, reg: Registry) -> _Compiled:
+        # Registries are fixed for a run: remember each object (kept alive here so
+        # its id is not reused) to avoid hashing the whole registry per item.
+        seen = self._by_id.get(id(reg))
+        if seen is not None and seen[0] is reg:
+            return seen[1]
         key = reg.fingerprint()
         if key in self._cache:
+            self._by_id[id(reg)] = (reg, self._cache[key])
             return self._cache[key]
         eid = reg.election.id
         phrases: list[_Phrase] = []
@@ -173,8 +182,12 @@ class RegistryMatcher:
         phrases = [p for p in phrases if p.words]
         # Longest phrases first, so "partai demokrat" wins over "demokrat".
         phrases.sort(key=lambda p: -len(p.words))
-        compiled = _Compiled(reg, phrases, hashtags, accounts)
+        by_first: dict[str, list[_Phrase]] = {}
+        for ph in phrases:  # already longest first
+            by_first.setdefault(ph.words[0], []).append(ph)
+        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first)
         self._cache[key] = compiled
+        self._by_id[id(reg)] = (reg, compiled)
         return compiled
 
     def _words(self, phrase: str) -> tuple[str, ...]:
@@ -182,11 +195,14 @@ class RegistryMatcher:
 
     def normaliser_for(self, registries: Sequence[Registry]) -> Normaliser:
         """A normaliser that can split hashtags into the registries' names."""
-        words: set[str] = set()
-        for reg in registries:
-            for p in self._compile(reg).phrases:
-                words.update(p.words)
-        return self._base.with_vocab(words)
+        key = tuple(id(self._compile(reg)) for reg in registries)
+        if key not in self._normalisers:
+            words: set[str] = set()
+            for reg in registries:
+                for p in self._compile(reg).phrases:
+                    words.update(p.words)
+            self._normalisers[key] = self._base.with_vocab(words)
+        return self._normalisers[key]
 
     def match(self, item: Item, registries: Sequence[Registry]) -> MatchResult:
         """Find targets in ``item`` (its text and the engaged post's) for ``registries``."""
@@ -261,10 +277,12 @@ class RegistryMatcher:
                             out.append(Evidence("mention", t.raw, target,
                                                 c.registry.election.id, in_subject))
                             break
+        # Leftmost-longest: at each position the longest phrase that fits wins,
+        # so "partai demokrat" is one party mention, not "partai" + "demokrat".
         for c in compiled:
-            for p in c.phrases:
-                k = len(p.words)
-                for i in range(len(words) - k + 1):
+            for i, w in enumerate(words):
+                for p in c.by_first.get(w, ()):
+                    k = len(p.words)
                     if tuple(words[i:i + k]) != p.words or any(j in masks for j in range(i, i + k)):
                         continue
                     if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
@@ -273,6 +291,7 @@ class RegistryMatcher:
                         masks[j] = p.placeholder
                     out.append(Evidence(p.rule, " ".join(p.words), p.target,
                                         c.registry.election.id, in_subject))
+                    break
         return out
 
     def _match_accounts(self, item: Item, compiled: Sequence[_Compiled]) -> list[Evidence]:
