@@ -30,6 +30,7 @@ from classifiers.corpus import (
     LabelledExample,
     load_bundled_negatives,
     load_seed_corpus,
+    neutralised_copies,
 )
 from classifiers.linear import train_linear
 from classifiers.matcher import RegistryMatcher
@@ -52,14 +53,22 @@ def training_examples(
     *,
     include_seed: bool = True,
     bundled_negatives: bool = True,
+    neutralised_fraction: float = 0.5,
 ) -> tuple[list[LabelledExample], list[LabelledExample]]:
-    """(train, eval) examples: seed train split + negatives + extras, and the seed test split."""
+    """(train, eval) examples: seed train split + negatives + extras, and the seed test split.
+
+    ``neutralised_fraction`` of the training rows with placeholders are also
+    added with the placeholders replaced by plain words (see
+    :func:`classifiers.corpus.neutralised_copies`).
+    """
     train_set: list[LabelledExample] = []
     if include_seed:
         train_set += load_seed_corpus("train")
     if bundled_negatives:
         train_set += load_bundled_negatives()
     train_set += list(extra_examples)
+    if neutralised_fraction > 0:
+        train_set += neutralised_copies(train_set, neutralised_fraction)
     return train_set, load_seed_corpus("test")
 
 

@@ -9,6 +9,7 @@ sees at prediction time.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -102,6 +103,34 @@ def labelled_from_items(
             raise InputError(f"{item.key}: label {label!r} is not a stance")
         masked = m.match(item, registries.for_item(item)).masked_text
         out.append(LabelledExample(masked, label, item.kind, source="review"))
+    return out
+
+
+NEUTRAL_STANDINS = {"[CALON]": "beliau", "[PARTAI]": "partai itu", "[NOMOR]": "itu"}
+
+
+def neutralised_copies(
+    examples: Iterable[LabelledExample], fraction: float = 0.5, seed: int = 0
+) -> list[LabelledExample]:
+    """Copies of masked examples with placeholders swapped for plain words ("beliau").
+
+    Added to training so the model learns stance from the words around a target
+    and not from the mere presence of ``[CALON]``: without them, "selamat pagi
+    [CALON]" looked partisan. ``fraction`` of the examples with a placeholder
+    get a copy, chosen by a seeded hash so the result is reproducible.
+    """
+    out: list[LabelledExample] = []
+    for ex in examples:
+        if not any(p in ex.text for p in NEUTRAL_STANDINS):
+            continue
+        h = int(hashlib.sha256(f"{seed}:{ex.text}".encode()).hexdigest()[:8], 16)
+        if h / 0xFFFFFFFF >= fraction:
+            continue
+        text = ex.text
+        for p, word in NEUTRAL_STANDINS.items():
+            text = text.replace(p, word)
+        out.append(LabelledExample(text, ex.label, ex.kind, ex.subject_text,
+                                   source=f"{ex.source}+neutralised", style=ex.style))
     return out
 
 

@@ -73,7 +73,8 @@ class EvalReport:
                 out += [f"Skipped: {sec['skipped']}", ""]
                 continue
             for key, value in sec.items():
-                if key in ("model", "cascade_calibration", "per_dataset", "examples"):
+                if key in ("model", "cascade_calibration", "per_dataset", "examples",
+                           "cascade_flag_by_threshold"):
                     continue
                 out.append(f"- {key}: {_fmt(value)}")
             if "per_dataset" in sec:
@@ -82,6 +83,12 @@ class EvalReport:
                 for ds, d in sec["per_dataset"].items():
                     out.append(f"| {ds} | {d['n']} | {d['flagged']} | {d['cascade_partisan']} | "
                                f"{d['model_partisan']} |")
+            if "cascade_flag_by_threshold" in sec:
+                out += ["", "Cascade flags by threshold (at or above the setting):", "",
+                        "| threshold | precision | recall | F1 |", "|---|---|---|---|"]
+                for thr, m in sec["cascade_flag_by_threshold"].items():
+                    out.append(f"| {thr} | {m['precision']:.3f} | {m['recall']:.3f} | "
+                               f"{m['f1']:.3f} |")
             if "model" in sec:
                 out += ["", _model_markdown(sec["model"])]
             if "cascade_calibration" in sec:
@@ -190,8 +197,15 @@ def eval_seed(classifier: CascadeClassifier, model: StanceModel) -> dict[str, An
     misses = [f"{r.label} -> {v.reason}: {it.text or (it.subject.text if it.subject else '')}"
               for r, v, it in zip(rows, verdicts, items, strict=True)
               if (r.label in PARTISAN) != v.flagged][:8]
+    # Flag precision/recall at other thresholds, to choose the setting.
+    by_threshold = {}
+    for thr in (0.5, 0.6, 0.7, 0.8, 0.9):
+        m = prf(gold, [v.flagged and (v.score >= thr) for v in verdicts])
+        by_threshold[f"{thr:.1f}"] = {"precision": round(m.precision, 4),
+                                      "recall": round(m.recall, 4), "f1": round(m.f1, 4)}
     return {
         "n": len(rows),
+        "cascade_flag_by_threshold": by_threshold,
         "model_partisan_f1": stance_metrics([r.label for r in rows], proba)["partisan"]["f1"],
         "cascade_flag": {"precision": flag.precision, "recall": flag.recall, "f1": flag.f1},
         "cascade_items_per_second": len(items) / secs if secs else 0.0,

@@ -27,8 +27,8 @@ OUT = Path(__file__).with_name("seed_corpus.jsonl")
 SEED = 2029
 RENDERS_PER_TEMPLATE = 6
 TEST_EVERY = 5  # one family (or clause) in five is held out
-COMPOSED_TRAIN = 300  # composed rows per label
-COMPOSED_TEST = 75
+COMPOSED_TRAIN = 420  # composed rows per label
+COMPOSED_TEST = 105
 
 SLANG_SWAPS = {
     "yang": "yg", "tidak": "gak", "nggak": "gk", "sudah": "udh", "banget": "bgt",
@@ -141,6 +141,10 @@ def build(seed: int = SEED) -> list[dict[str, Any]]:
     for label in K.HEADS:
         for split, n_rows in (("train", COMPOSED_TRAIN), ("test", COMPOSED_TEST)):
             heads = _split_pool(K.HEADS[label], split)
+            mentions = _split_pool(K.MENTION_HEADS.get(label, []), split)
+            # mention-only rows are about half of the neutral and unrelated ones
+            heads = heads + mentions * max(1, len(heads) // len(mentions)) if mentions \
+                else heads
             tails = _split_pool(K.TAILS[label], split)
             for _ in range(n_rows):
                 head, roll = rng.choice(heads), rng.random()
