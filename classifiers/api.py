@@ -82,6 +82,7 @@ def train(
     params: dict[str, Any] | None = None,
     include_seed: bool = True,
     bundled_negatives: bool = True,
+    neutralised_fraction: float = 0.5,
     log: Callable[[str], None] | None = None,
 ) -> TrainReport:
     """Train a stance model of ``kind`` into ``out_dir`` and report its held-out metrics.
@@ -95,7 +96,8 @@ def train(
     with ``epochs`` epochs; ``params`` overrides the other hyper-parameters.
     """
     train_set, eval_set = training_examples(
-        extra_examples, include_seed=include_seed, bundled_negatives=bundled_negatives)
+        extra_examples, include_seed=include_seed, bundled_negatives=bundled_negatives,
+        neutralised_fraction=neutralised_fraction)
     if kind == "linear":
         return train_linear(train_set, Path(out_dir), eval_set, params)
     if kind == "transformer":

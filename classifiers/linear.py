@@ -83,30 +83,35 @@ NEGATORS = frozenset({"tidak", "bukan", "jangan", "belum", "tanpa", "no", "not",
 NEGATION_SCOPE = 2
 
 
-def word_features(text: str) -> list[str]:
-    """Word features of a normalised text: unigrams, bigrams, negation and own-words marks.
-
-    * the two words after a negator also appear as ``NEG_<word>``, so "bukan
-      pemimpin" is not read like "pemimpin";
-    * in replies and quotes, the actor's own words (before ``[SUBJEK]``) also
-      appear as ``OWN_<word>``, so the model can tell its own stance from the
-      engaged post's.
-    """
-    toks = text.split()
+def _marked(toks: list[str], prefix: str = "") -> list[str]:
     out: list[str] = []
     scope = 0
     for i, t in enumerate(toks):
-        out.append(t)
+        out.append(prefix + t)
         if i:
-            out.append(f"{toks[i - 1]} {t}")
+            out.append(f"{prefix}{toks[i - 1]} {t}")
         if scope and t not in NEGATORS and t[:1].isalnum():
-            out.append(f"NEG_{t}")
+            out.append(f"{prefix}NEG_{t}")
             scope -= 1
         if t in NEGATORS:
             scope = NEGATION_SCOPE
-    if "[SUBJEK]" in toks:
-        out += [f"OWN_{t}" for t in toks[: toks.index("[SUBJEK]")]]
     return out
+
+
+def word_features(text: str) -> list[str]:
+    """Word features of a normalised text: unigrams, bigrams, negation and subject marks.
+
+    * the two words after a negator also appear as ``NEG_<word>``, so "bukan
+      pemimpin" is not read like "pemimpin";
+    * in replies and quotes, the engaged post's words (after ``[SUBJEK]``) are
+      prefixed ``S_``: they get their own weights, so a neutral reply ("info
+      jadwalnya dong") to a campaign post is not read as the campaign post.
+    """
+    toks = text.split()
+    if "[SUBJEK]" in toks:
+        k = toks.index("[SUBJEK]")
+        return [*_marked(toks[:k]), "[SUBJEK]", *_marked(toks[k + 1:], "S_")]
+    return _marked(toks)
 
 
 def _pipeline(params: dict[str, Any]) -> Pipeline:

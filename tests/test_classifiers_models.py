@@ -15,6 +15,7 @@ from classifiers.corpus import (
     labelled_from_items,
     load_bundled_negatives,
     load_seed_corpus,
+    neutralised_copies,
 )
 from classifiers.data.make_seed_corpus import build
 from classifiers.linear import LinearStanceModel, train_linear
@@ -176,5 +177,19 @@ def test_train_with_extra_reviewed_examples(tmp_path: Path) -> None:
         StaticRegistryView(jabar_view().registries),
     )
     report = train("linear", tmp_path / "m", extra, params={"C": 1.0})
-    assert report.n_train == len(load_seed_corpus("train")) + 1500 + 1
+    base = len(load_seed_corpus("train")) + 1500 + 1
+    assert base < report.n_train < 2 * base  # plus neutralised copies
     assert report.metrics["partisan"]["f1"] > 0.9
+    from classifiers.models import load_model
+
+    p = load_model(tmp_path / "m").predict_proba(["sudah pasti [CALON] , the one and only"])
+    assert p[0][0] == p[0].max()  # the reviewed example's stance was learned
+
+
+def test_neutralised_copies() -> None:
+    rows = [LabelledExample(f"pilih [CALON] nomor [NOMOR] {i}", "support") for i in range(200)]
+    rows.append(LabelledExample("tanpa target", "unrelated"))
+    copies = neutralised_copies(rows, 0.5)
+    assert 60 < len(copies) < 140
+    assert all(c.text.startswith("pilih beliau nomor itu") for c in copies)
+    assert copies == neutralised_copies(rows, 0.5)  # reproducible

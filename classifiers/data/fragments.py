@@ -366,22 +366,38 @@ POSTS: dict[str, dict[str, list[str]]] = {
 
 # Replies: the actor's own words; the engaged post comes from POSTS.
 REPLY_AGREE: list[str] = [
+    "Betul, saya dukung", "Mantul, lanjut terus", "Setuju pak, gas", "Iya bener banget",
+    "Sepakat 1000%", "Yes, this!", "Amin, semoga terwujud", "Pokoknya ikut ini",
+    "Sama, saya juga pilih ini", "Nah gitu dong", "Setuju, ayo sebarkan", "Mantap, dukung!",
     "Setuju banget!", "Betul sekali", "Mantap, sepakat", "100% setuju", "Aamiin, semoga",
     "Ini dia, lanjutkan", "Sepakat bro", "Bener ini", "Nah ini", "Saya juga sama",
 ]
-REPLY_AGREE_TEST: list[str] = ["Sependapat, sudah seharusnya", "Yes, agree", "Persis!"]
+REPLY_AGREE_TEST: list[str] = ["Sangat setuju", "Setuju, mari bersama", "Bener, gaskeun",
+                               "Sependapat, sudah seharusnya", "Yes, agree", "Persis!"]
 REPLY_NEUTRAL: list[str] = [
+    "Pak, hati-hati, ASN dilarang komentar dukungan", "Link resminya mana ya?",
+    "Mohon tidak menyebar konten kampanye di grup kantor", "Ini beritanya valid?",
+    "Kapan pengundian nomor urutnya?", "Cek dulu di situs KPU ya", "TPS-nya di mana?",
+    "Yuk lapor kalau ada pelanggaran", "Kami ASN netral saja ya", "Tunggu hasil resmi saja",
+    "Jam berapa acaranya?", "Izin share infonya untuk sosialisasi netralitas",
+    "Mari saling menghormati pilihan", "Ada jadwal debat berikutnya?",
     "Ingat ASN harus netral ya pak", "Mohon maaf, ASN sebaiknya tidak ikut komentar soal ini",
     "Sumbernya dari mana ya?", "Sudah dilaporkan ke Bawaslu belum?",
     "Debatnya jam berapa ya?", "Jangan lupa cek DPT masing-masing",
 ]
-REPLY_NEUTRAL_TEST: list[str] = ["Tolong jaga netralitas di medsos ya rekan-rekan",
+REPLY_NEUTRAL_TEST: list[str] = ["Semoga pemilunya damai", "Sudah dicek ke Bawaslu?",
+                                 "Lokasi TPS 5 pindah ya?",
+                                 "Tolong jaga netralitas di medsos ya rekan-rekan",
                                  "Info jadwalnya dong"]
 REPLY_UNRELATED: list[str] = [
+    "Hahaha bisa aja", "Cakep", "Mantap resepnya", "Titip salam buat keluarga",
+    "Kirim lokasinya dong", "Selamat ya!", "Hati-hati di jalan", "Aamiin, lekas sembuh",
+    "Wah, enak tuh", "Ikutan dong", "Sabar ya", "Lucu banget kucingnya",
     "Wkwk lucu", "Lokasinya di mana kak?", "Kapan-kapan ajak aku", "Keren fotonya",
     "Semoga cepat sembuh", "Harganya berapa?",
 ]
-REPLY_UNRELATED_TEST: list[str] = ["Mampir dong kapan-kapan", "Enak kayaknya"]
+REPLY_UNRELATED_TEST: list[str] = ["Keren, semangat terus", "Wah seru", "Boleh minta resepnya?",
+                                   "Mampir dong kapan-kapan", "Enak kayaknya"]
 # Replies that take their own side whatever the engaged post said.
 REPLY_OWN: dict[str, list[str]] = {
     "support": ["Tetap {C} pilihan saya", "Pokoknya nomor {N}!", "{C} paling layak, titik"],

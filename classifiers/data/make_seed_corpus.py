@@ -36,6 +36,14 @@ SLANG_SWAPS = {
     "tahu": "tau", "kalau": "klo", "aja": "aja", "saja": "aja", "lagi": "lg", "juga": "jg",
     "karena": "krn", "tapi": "tp", "pasti": "pst", "semua": "smua", "bagaimana": "gimana",
 }
+ENGLISH_SWAPS = {
+    "sangat": "very", "tapi": "but", "karena": "because", "semua": "all", "besok": "tomorrow",
+    "pemimpin": "leader", "rakyat": "people", "program": "program", "jujur": "honest",
+    "bagus": "good", "buruk": "bad", "hari": "day", "mantap": "nice", "lagi": "again",
+    "banget": "so much", "terbaik": "the best", "gagal": "failed", "janji": "promise",
+}
+ENGLISH_FILLERS = ["honestly", "literally", "btw", "tbh", "fr", "anyway", "guys", "so yeah",
+                   "just saying", "okay"]
 OPENERS = ["", "", "", "Gaes, ", "Jujur ya, ", "Menurut saya ", "Pagi semua, ", "Hmm, ",
            "Btw ", "Eh ", "Duh, ", "Info: "]
 EMOJI = {
@@ -50,7 +58,7 @@ TAGS = {
     "neutral": F.NEUTRAL_TAGS,
     "unrelated": ["#kuliner", "#weekend", "#timnas", "#mudik", "#kerjakeras", "#ootd"],
 }
-STYLES = ["formal", "casual", "slang", "emoji", "hashtags", "casual", "formal"]
+STYLES = ["formal", "casual", "slang", "emoji", "hashtags", "casual", "formal", "mixed_english"]
 
 
 def _fill(template: str, rng: random.Random) -> str:
@@ -80,6 +88,14 @@ def _style(text: str, style: str, label: str, rng: random.Random) -> str:
             words[j] = words[j][:k] + words[j][k] * rng.randint(3, 5) + words[j][k + 1:]
         text = " ".join(words).lower()
         text = re.sub(r"\[(calon|partai|nomor|subjek)\]", lambda m: m.group().upper(), text)
+    elif style == "mixed_english":
+        words = text.split(" ")
+        for i, w in enumerate(words):
+            if w.lower() in ENGLISH_SWAPS and rng.random() < 0.7:
+                words[i] = ENGLISH_SWAPS[w.lower()]
+        filler = rng.choice(ENGLISH_FILLERS)
+        text = " ".join(words)
+        text = f"{filler}, {text}" if rng.random() < 0.5 else f"{text}, {filler}"
     elif style == "emoji":
         text = f"{text} {''.join(rng.sample(EMOJI[label], k=rng.randint(1, 3)))}"
     elif style == "hashtags":
@@ -128,10 +144,13 @@ def build(seed: int = SEED) -> list[dict[str, Any]]:
             mixed = "english" in name
             for template in templates:
                 for r in range(RENDERS_PER_TEMPLATE):
-                    style = "mixed_english" if mixed and r % 2 == 0 else STYLES[
-                        (r + len(template)) % len(STYLES)]
-                    text = _render(template, label, "formal" if style == "mixed_english"
-                                   else style, rng)
+                    style = STYLES[(r + len(template)) % len(STYLES)]
+                    # English families are mixed already: render them as written
+                    if mixed and r % 2 == 0:
+                        style = "mixed_english"
+                        text = _render(template, label, "formal", rng)
+                    else:
+                        text = _render(template, label, style, rng)
                     # Likes and reposts carry the engaged post's text unchanged.
                     kind = rng.choices(["post", "repost", "like"], weights=[8, 1, 1])[0]
                     add(text, label, kind, style, split)
@@ -166,7 +185,7 @@ def build(seed: int = SEED) -> list[dict[str, Any]]:
         neutral = F.REPLY_NEUTRAL if split == "train" else F.REPLY_NEUTRAL_TEST
         unrelated = F.REPLY_UNRELATED if split == "train" else F.REPLY_UNRELATED_TEST
         pool = posts_by_split[split]
-        n_replies = 260 if split == "train" else 70
+        n_replies = 560 if split == "train" else 140
         for _ in range(n_replies):
             subject, s_label = rng.choice(pool)
             kind = rng.choice(["reply", "reply", "quote"])
