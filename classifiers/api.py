@@ -142,7 +142,7 @@ def build_default_classifier(
     model_dir: Path,
     *,
     threshold: float = 0.5,
-    unrelated_veto: float = 0.8,
+    unrelated_veto: float = 0.97,
     account_score: float = 0.9,
     batch_size: int = 64,
 ) -> CascadeClassifier:

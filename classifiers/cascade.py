@@ -8,8 +8,10 @@ Flag rule (conservative, because a flag accuses a person):
 * a like or repost of a candidate's or party's own account is partisan by
   account match even with no text (the SKB names liking and sharing campaign
   accounts' content), unless the model finds the engaged post clearly
-  unrelated (P(unrelated) >= ``unrelated_veto``). Its score is then at least
-  ``account_score``.
+  unrelated (P(unrelated) >= ``unrelated_veto``, default 0.97: a candidate's
+  "terima kasih relawan" or market visit reads as everyday text to the model,
+  but is campaign content, so only the plainly unrelated, a recipe or a holiday
+  greeting, is let go). Its score is then at least ``account_score``.
 
 Items with no target and no election words skip the model: they cannot be
 flagged, and the cascade reports them as ``unrelated`` with score 0. A like or
@@ -57,7 +59,7 @@ class CascadeClassifier:
         model: StanceModel,
         *,
         flag_threshold: float = 0.5,
-        unrelated_veto: float = 0.8,
+        unrelated_veto: float = 0.97,
         account_score: float = 0.9,
         batch_size: int = 64,
     ) -> None:

@@ -321,10 +321,16 @@ def _disambiguate_numbers(evidence: list[Evidence]) -> list[Evidence]:
     for e in evidence:
         if e.rule in _NUMBER_RULES:
             groups.setdefault((e.rule, e.term, e.in_subject), set()).add(e.target)
-    return [e for e in evidence
+    kept = [e for e in evidence
             if e.rule not in _NUMBER_RULES
             or not (groups[(e.rule, e.term, e.in_subject)] & named)
             or e.target in named]
+    # A hand sign is the weakest cue: when names or written numbers point at
+    # other candidates, a stray ☝ is decoration, not a second target.
+    strong = {e.target for e in kept if e.rule != "hand_sign"}
+    if strong:
+        kept = [e for e in kept if e.rule != "hand_sign" or e.target in strong]
+    return kept
 
 
 def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> bool:
@@ -386,7 +392,7 @@ def _match_numbers(
                       if w in LEVEL_WORDS), None)
         hint = {local} if local else level_hint
         ev = _number_targets(int(t.text), t.text, compiled, hint, party_frame, in_subject,
-                             "ballot_number", frame_words=" ".join(words[max(0, i - 3):i + 1]))
+                             "ballot_number", frame_words=" ".join(words[max(0, i - 2):i + 1]))
         if ev:
             masks[i] = NOMOR
             out.extend(ev)

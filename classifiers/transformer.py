@@ -49,8 +49,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
 def _torch() -> Any:
     try:
         import torch
+        from transformers.utils import logging as hf_logging
     except ImportError as exc:  # the ml extra is optional for the linear default
         raise ConfigError("transformer", "needs the 'ml' extra (torch, transformers)") from exc
+    # Load reports ("classifier.weight MISSING") and progress bars are expected
+    # here and would bury the CLI's own output.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     return torch
 
 
@@ -75,6 +80,7 @@ class TransformerStanceModel:
         """Load a folder written by :func:`train_transformer` (no network needed)."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        _torch()
         meta = read_meta(model_dir)
         tok = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(

@@ -158,3 +158,10 @@ def test_long_texts_are_scored_by_target_windows() -> None:
 def test_loaded_model_dir_can_be_any_trained_model(tmp_path: Path) -> None:
     model = load_model(trained_linear_dir())
     assert model.kind == "linear"
+
+
+def test_like_of_campaign_everyday_post_is_still_flagged(clf: CascadeClassifier) -> None:
+    item = make_item(None, "like", subject_author="ranggapratama.bsky.social",
+                     subject_text="Terima kasih relawan Cirebon!")
+    r = _one(clf, item)
+    assert r.flagged and r.targets == ("jabar-2",)
