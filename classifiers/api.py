@@ -120,6 +120,10 @@ def ensure_default_model(model_dir: Path) -> Path:
         meta = read_meta(model_dir)
         if not meta.get("auto") or meta.get("bundled_data_sha") == sha:
             return model_dir
+    elif model_dir.exists() and any(model_dir.iterdir()):
+        # Never replace a folder we did not write (e.g. data/models/ itself).
+        raise ConfigError(str(model_dir), "exists, is not empty and holds no trained model; "
+                          "give a model folder such as data/models/stance")
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=model_dir.parent))
     try:

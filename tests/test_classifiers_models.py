@@ -193,3 +193,13 @@ def test_neutralised_copies() -> None:
     assert 60 < len(copies) < 140
     assert all(c.text.startswith("pilih beliau nomor itu") for c in copies)
     assert copies == neutralised_copies(rows, 0.5)  # reproducible
+
+
+def test_default_model_never_replaces_a_foreign_folder(tmp_path: Path) -> None:
+    from classifiers.api import ensure_default_model
+
+    (tmp_path / "other-model").mkdir()
+    (tmp_path / "other-model" / "weights.bin").write_bytes(b"x")
+    with pytest.raises(ConfigError):
+        ensure_default_model(tmp_path)
+    assert (tmp_path / "other-model" / "weights.bin").exists()
