@@ -25,8 +25,9 @@ DATA_DIR = Path(__file__).with_name("data")
 SEED_CORPUS = DATA_DIR / "seed_corpus.jsonl"
 # Real Indonesian reviews (IndoNLU SmSA, Apache-2.0; see data/NOTICE.md), with
 # any row naming politics removed: they teach the model that ordinary praise and
-# complaint are not campaigning.
-SMSA_NEGATIVES = DATA_DIR / "smsa_negatives.tsv"
+# complaint are not campaigning. One text per line; ".txt" so that the package
+# data rules in pyproject.toml ship it in a wheel.
+SMSA_NEGATIVES = DATA_DIR / "smsa_negatives.txt"
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"

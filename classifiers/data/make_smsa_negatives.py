@@ -1,4 +1,4 @@
-"""Rebuild ``smsa_negatives.tsv`` from IndoNLU SmSA (Apache-2.0) in ``../shared/data``.
+"""Rebuild ``smsa_negatives.txt`` from IndoNLU SmSA (Apache-2.0) in ``../shared/data``.
 
 1,500 real Indonesian reviews and comments from the SmSA *train* split, with
 every row that names politics (``corpus.POLITICAL_RE``) or runs past 60 words
