@@ -78,7 +78,10 @@ _WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan"
 _WEAK_FRAME_CONTEXT = frozenset({"menang", "menangkan", "unggul", "putaran"})
 _NOT_BALLOT_BEFORE = {"jam", "pukul", "tanggal", "rt", "rw", "lantai", "kamar", "antrean",
                       "loket", "halaman", "bab", "pasal", "ayat", "episode", "eps", "season",
-                      "meja", "gate", "tahun", "kelas", "gang", "blok"}
+                      "meja", "gate", "tahun", "kelas", "gang", "blok", "peringkat", "posisi",
+                      "ranking", "rangking", "klasemen", "skor", "menit"}
+# Sport and rankings share "menang ... nomor 2" with campaigns: "naik ke nomor 2 klasemen".
+_NOT_BALLOT_AFTER = {"klasemen", "liga", "grup", "dunia", "nasional", "sementara", "teratas"}
 
 
 @dataclass(frozen=True)
@@ -404,7 +407,7 @@ def _ballot_frame(words: Sequence[str], i: int) -> tuple[str, bool] | None:
     prev = words[max(0, i - 3):i]
     p1 = prev[-1] if prev else ""
     nxt = words[i + 1] if i + 1 < len(words) else ""
-    if p1 in _NOT_BALLOT_BEFORE:
+    if p1 in _NOT_BALLOT_BEFORE or nxt in _NOT_BALLOT_AFTER:
         return None
     # "nomor urut 3", "no urut 02"
     if len(prev) >= 2 and prev[-1] == "urut" and prev[-2] in ("nomor", "no"):
