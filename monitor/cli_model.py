@@ -17,7 +17,7 @@ def reviewed_examples(settings: Settings) -> list[Any]:
     """Reviewers' confirmed and dismissed flags, masked like the seed corpus."""
     from classifiers.corpus import labelled_from_items
     from monitor.app import load_inputs, open_store
-    from monitor.model import Item, StaticRegistryView, Subject
+    from monitor.model import Item, Kind, StaticRegistryView, Subject
     from monitor.review import training_examples
 
     if not settings.db_path.exists():
@@ -31,7 +31,7 @@ def reviewed_examples(settings: Settings) -> list[Any]:
     labelled = []
     for row in rows:
         subject = Subject("reviewed", "unknown", row["subject_text"]) if row["subject_text"] else None
-        kind = row["kind"] if subject is not None or row["kind"] == "post" else "post"
+        kind: Kind = row["kind"] if subject is not None or row["kind"] == "post" else "post"
         item = Item(row["platform"], str(row["item_key"]), kind, "reviewed", now, row["text"] or "",
                     subject=subject)
         labelled.append((item, row["label"]))
@@ -89,8 +89,10 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
 def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, ...],
                  shared_data: Path | None, out_path: Path | None, as_json: bool) -> None:
     """Precision, recall, F1 per class, confusion matrix and calibration, as a report."""
-    from classifiers.evaluate import evaluate
-    from classifiers.evaluate import SHARED_DATA  # noqa: I001
+    from classifiers.evaluate import (
+        SHARED_DATA,
+        evaluate,
+    )
 
     settings = state.settings
     c = settings.classifier

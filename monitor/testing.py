@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 MODEL_DIR_ENV = "ASN_MONITOR_TEST_MODEL_DIR"
 
 
