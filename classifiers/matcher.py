@@ -72,10 +72,16 @@ HAND_SIGN_WINDOW = 5
 
 _STRONG_FRAMES = {"coblos", "mencoblos", "nyoblos", "dicoblos", "paslon", "capres", "cawapres",
                   "cagub", "cawagub", "cabup", "cawabup", "cawalkot", "cawawalkot", "caleg"}
-_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan"}
+_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan", "vote"}
+# Campaign words that, besides ELECTION_WORDS, let a weak number frame count
+# ("nomor 2 menang telak"); the stance model still decides whether it is partisan.
+_WEAK_FRAME_CONTEXT = frozenset({"menang", "menangkan", "unggul", "putaran"})
 _NOT_BALLOT_BEFORE = {"jam", "pukul", "tanggal", "rt", "rw", "lantai", "kamar", "antrean",
                       "loket", "halaman", "bab", "pasal", "ayat", "episode", "eps", "season",
-                      "meja", "gate", "tahun", "kelas", "gang", "blok"}
+                      "meja", "gate", "tahun", "kelas", "gang", "blok", "peringkat", "posisi",
+                      "ranking", "rangking", "klasemen", "skor", "menit"}
+# Sport and rankings share "menang ... nomor 2" with campaigns: "naik ke nomor 2 klasemen".
+_NOT_BALLOT_AFTER = {"klasemen", "liga", "grup", "dunia", "nasional", "sementara", "teratas"}
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ class _Compiled:
     phrases: list[_Phrase]
     hashtags: dict[str, str]
     accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
+    by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
 
 
 def _handle(h: str) -> str:
@@ -141,10 +148,18 @@ class RegistryMatcher:
     def __init__(self, normaliser: Normaliser | None = None) -> None:
         self._base = normaliser or Normaliser()
         self._cache: dict[str, _Compiled] = {}
+        self._by_id: dict[int, tuple[Registry, _Compiled]] = {}
+        self._normalisers: dict[tuple[int, ...], Normaliser] = {}
 
     def _compile(self, reg: Registry) -> _Compiled:
+        # Registries are fixed for a run: remember each object (kept alive here so
+        # its id is not reused) to avoid hashing the whole registry per item.
+        seen = self._by_id.get(id(reg))
+        if seen is not None and seen[0] is reg:
+            return seen[1]
         key = reg.fingerprint()
         if key in self._cache:
+            self._by_id[id(reg)] = (reg, self._cache[key])
             return self._cache[key]
         eid = reg.election.id
         phrases: list[_Phrase] = []
@@ -170,8 +185,12 @@ class RegistryMatcher:
         phrases = [p for p in phrases if p.words]
         # Longest phrases first, so "partai demokrat" wins over "demokrat".
         phrases.sort(key=lambda p: -len(p.words))
-        compiled = _Compiled(reg, phrases, hashtags, accounts)
+        by_first: dict[str, list[_Phrase]] = {}
+        for ph in phrases:  # already longest first
+            by_first.setdefault(ph.words[0], []).append(ph)
+        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first)
         self._cache[key] = compiled
+        self._by_id[id(reg)] = (reg, compiled)
         return compiled
 
     def _words(self, phrase: str) -> tuple[str, ...]:
@@ -179,11 +198,14 @@ class RegistryMatcher:
 
     def normaliser_for(self, registries: Sequence[Registry]) -> Normaliser:
         """A normaliser that can split hashtags into the registries' names."""
-        words: set[str] = set()
-        for reg in registries:
-            for p in self._compile(reg).phrases:
-                words.update(p.words)
-        return self._base.with_vocab(words)
+        key = tuple(id(self._compile(reg)) for reg in registries)
+        if key not in self._normalisers:
+            words: set[str] = set()
+            for reg in registries:
+                for p in self._compile(reg).phrases:
+                    words.update(p.words)
+            self._normalisers[key] = self._base.with_vocab(words)
+        return self._normalisers[key]
 
     def match(self, item: Item, registries: Sequence[Registry]) -> MatchResult:
         """Find targets in ``item`` (its text and the engaged post's) for ``registries``."""
@@ -214,6 +236,7 @@ class RegistryMatcher:
             )
             final_parts.append(_render(n, masks))
         evidence.extend(self._match_accounts(item, compiled))
+        evidence = _disambiguate_numbers(evidence)
         if item.kind in ("reply", "quote"):
             masked = f"{final_parts[0]} {SUBJEK} {final_parts[1]}" if len(final_parts) > 1 else (
                 final_parts[0] if final_parts else "")
@@ -257,10 +280,12 @@ class RegistryMatcher:
                             out.append(Evidence("mention", t.raw, target,
                                                 c.registry.election.id, in_subject))
                             break
+        # Leftmost-longest: at each position the longest phrase that fits wins,
+        # so "partai demokrat" is one party mention, not "partai" + "demokrat".
         for c in compiled:
-            for p in c.phrases:
-                k = len(p.words)
-                for i in range(len(words) - k + 1):
+            for i, w in enumerate(words):
+                for p in c.by_first.get(w, ()):
+                    k = len(p.words)
                     if tuple(words[i:i + k]) != p.words or any(j in masks for j in range(i, i + k)):
                         continue
                     if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
@@ -269,6 +294,7 @@ class RegistryMatcher:
                         masks[j] = p.placeholder
                     out.append(Evidence(p.rule, " ".join(p.words), p.target,
                                         c.registry.election.id, in_subject))
+                    break
         return out
 
     def _match_accounts(self, item: Item, compiled: Sequence[_Compiled]) -> list[Evidence]:
@@ -282,6 +308,32 @@ class RegistryMatcher:
                 out.append(Evidence("account", item.subject.author, hit[0],
                                     c.registry.election.id, True))
         return out
+
+
+_NUMBER_RULES = ("ballot_number", "hand_sign")
+
+
+def _disambiguate_numbers(evidence: list[Evidence]) -> list[Evidence]:
+    """A number that fits several elections keeps only the candidate also named.
+
+    "Coblos nomor 3, Hendra Gunawan" is ticket 3 of the governor election, not
+    ticket 3 of the presidential one.
+    """
+    named = {e.target for e in evidence if e.rule not in _NUMBER_RULES}
+    groups: dict[tuple[str, str, bool], set[str]] = {}
+    for e in evidence:
+        if e.rule in _NUMBER_RULES:
+            groups.setdefault((e.rule, e.term, e.in_subject), set()).add(e.target)
+    kept = [e for e in evidence
+            if e.rule not in _NUMBER_RULES
+            or not (groups[(e.rule, e.term, e.in_subject)] & named)
+            or e.target in named]
+    # A hand sign is the weakest cue: when names or written numbers point at
+    # other candidates, a stray ☝ is decoration, not a second target.
+    strong = {e.target for e in kept if e.rule != "hand_sign"}
+    if strong:
+        kept = [e for e in kept if e.rule != "hand_sign" or e.target in strong]
+    return kept
 
 
 def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> bool:
@@ -336,14 +388,14 @@ def _match_numbers(
         if frame is None:
             continue
         strength, party_frame = frame
-        if strength == "weak" and not context:
+        if strength == "weak" and not (context or _WEAK_FRAME_CONTEXT & set(words)):
             continue
         # The nearest level word before the number decides ("capres 02, cagub 4").
         local = next((LEVEL_WORDS[w] for w in reversed(words[max(0, i - 3):i])
                       if w in LEVEL_WORDS), None)
         hint = {local} if local else level_hint
         ev = _number_targets(int(t.text), t.text, compiled, hint, party_frame, in_subject,
-                             "ballot_number", frame_words=" ".join(words[max(0, i - 3):i + 1]))
+                             "ballot_number", frame_words=" ".join(words[max(0, i - 2):i + 1]))
         if ev:
             masks[i] = NOMOR
             out.extend(ev)
@@ -355,7 +407,7 @@ def _ballot_frame(words: Sequence[str], i: int) -> tuple[str, bool] | None:
     prev = words[max(0, i - 3):i]
     p1 = prev[-1] if prev else ""
     nxt = words[i + 1] if i + 1 < len(words) else ""
-    if p1 in _NOT_BALLOT_BEFORE:
+    if p1 in _NOT_BALLOT_BEFORE or nxt in _NOT_BALLOT_AFTER:
         return None
     # "nomor urut 3", "no urut 02"
     if len(prev) >= 2 and prev[-1] == "urut" and prev[-2] in ("nomor", "no"):

@@ -8,8 +8,10 @@ elections are set in 2029 so nothing here describes a real contest.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime
 from itertools import count
+from pathlib import Path
 
 from monitor.model import (
     Candidate,
@@ -136,3 +138,16 @@ def make_item(
         platform=platform, id=f"t{n}", kind=kind, actor=actor,
         created_at=datetime(2029, 10, 1, 8, 0, tzinfo=UTC), text=text, subject=subject,
     )
+
+
+_TRAINED: dict[str, Path] = {}
+
+
+def trained_linear_dir() -> Path:
+    """A default linear model trained once per test process (in a temporary folder)."""
+    if "linear" not in _TRAINED:
+        from classifiers.api import ensure_default_model
+
+        root = Path(tempfile.mkdtemp(prefix="asn-linear-"))
+        _TRAINED["linear"] = ensure_default_model(root / "stance")
+    return _TRAINED["linear"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from monitor.errors import ConfigError
 from monitor.inputs import RegionRegistryView, read_regions, read_registries, read_roster
 from monitor.model import Account, Candidate, Classifier, Party, Region, Registry, Source
 from monitor.pipeline import AccountIndex, Pipeline
@@ -55,10 +56,21 @@ def build_sources(settings: Settings, registries: list[Registry],
 
 
 def build_classifier(settings: Settings) -> Classifier:
-    """The classifier the settings choose (trained on first use when needed)."""
-    from classifiers.matcher_classifier import MatcherClassifier
+    """The classifier the settings choose (the linear default is trained on first use)."""
+    c = settings.classifier
+    if c.model == "matcher":
+        from classifiers.matcher_classifier import MatcherClassifier
 
-    return MatcherClassifier()
+        return MatcherClassifier()
+    from classifiers.api import build_default_classifier
+
+    folder = settings.resolve(c.model_dir if c.model == "linear" else c.transformer_dir)
+    if c.model == "transformer" and not (folder / "meta.json").exists():
+        raise ConfigError(f"{settings.file}: classifier.transformer_dir",
+                          f"no trained model in {folder} (run: asn-monitor train --kind transformer)")
+    return build_default_classifier(folder, threshold=c.flag_threshold,
+                                    unrelated_veto=c.unrelated_veto, account_score=c.account_score,
+                                    batch_size=c.batch_size)
 
 
 def campaign_targets(registries: list[Registry]) -> dict[str, list[str]]:
@@ -118,4 +130,5 @@ def default_paths(settings: Settings) -> dict[str, Path]:
         "roster": settings.resolve(settings.inputs.roster),
         "regions": settings.resolve(settings.inputs.regions),
         "models": settings.resolve(settings.classifier.model_dir),
+        "transformer": settings.resolve(settings.classifier.transformer_dir),
     }

@@ -8,11 +8,13 @@ nothing. One failing account or source is recorded and the others go on.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from monitor.errors import AccountUnavailable, ConfigError, SourceError, StorageError
 from monitor.model import (
@@ -21,6 +23,7 @@ from monitor.model import (
     Fetched,
     Item,
     Page,
+    Raw,
     RegistryView,
     Result,
     Skipped,
@@ -139,12 +142,40 @@ class Normalised:
     skipped: list[Skipped] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)
     first_ids: list[tuple[str, str, str]] = field(default_factory=list)
+    subject_raws: list[Raw] = field(default_factory=list)
+
+
+def _split_subject_evidence(fetched: Fetched, raws: list[Raw]) -> Fetched:
+    """Keep the engaged post's response as raw bytes of its own; the item keeps a reference.
+
+    Connectors put it in ``extra["subject_evidence"]`` with the body as text (or base64);
+    stored beside the item's own response, keyed by SHA-256, it is kept once however many
+    items engaged with the same post.
+    """
+    ev = fetched.item.extra.get("subject_evidence")
+    if not isinstance(ev, dict) or "body" not in ev:
+        return fetched
+    body = str(ev["body"])
+    data = base64.b64decode(body) if ev.get("body_encoding") == "base64" else body.encode("utf-8")
+    try:
+        fetched_at = datetime.fromisoformat(str(ev.get("fetched_at")))
+    except ValueError:
+        fetched_at = fetched.raw.fetched_at
+    headers = {"content-type": str(ev["content_type"])} if ev.get("content_type") else {}
+    raw = Raw(data, str(ev.get("source_url", "")), fetched_at, fetched.raw.connector,
+              fetched.raw.connector_version, ev.get("status"), headers)
+    raws.append(raw)
+    reference = {k: v for k, v in ev.items() if k not in ("body", "body_encoding")}
+    reference["sha256"] = raw.sha256
+    extra = {**fetched.item.extra, "subject_evidence": reference}
+    return Fetched(replace(fetched.item, extra=extra), fetched.raw)
 
 
 def normalise(page: Page, index: AccountIndex, normaliser: Normaliser) -> Normalised:
     """Map each item to its monitored account; note renames; normalise the text."""
     out = Normalised(skipped=list(page.skipped))
     for fetched in page.items:
+        fetched = _split_subject_evidence(fetched, out.subject_raws)
         item = fetched.item
         account = _resolve(item, index, out)
         if account is None:
@@ -176,6 +207,13 @@ def _resolve(item: Item, index: AccountIndex, out: Normalised) -> Account | None
         index.ids[account.key] = item.actor_id
         index.by_id[(item.platform, item.actor_id)] = account
     return account
+
+
+def _kept_subject_raws(norm: Normalised) -> list[Raw]:
+    """Subject responses of the items still kept after de-duplication."""
+    wanted = {f.item.extra["subject_evidence"]["sha256"] for f, _, _ in norm.items
+              if isinstance(f.item.extra.get("subject_evidence"), dict)}
+    return [r for r in norm.subject_raws if r.sha256 in wanted]
 
 
 # -- step 3: de-duplicate ----------------------------------------------------
@@ -261,6 +299,7 @@ def process_page(p: Pipeline, source: Source, page: Page, run_id: int, index: Ac
         evidence=snapshot(norm, results, p.evidence_files), renames=norm.renames, first_ids=norm.first_ids,
         cursor=page.cursor, duplicates=duplicates,
         skipped=[(s.where, s.reason) for s in norm.skipped],
+        subject_raws=_kept_subject_raws(norm),
     )
     flag_ids = p.store.save_page(record)
     stats = CycleStats(source.name, pages=1, seen=len(page.items), new=len(items),

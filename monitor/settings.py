@@ -45,9 +45,15 @@ class ClassifierSettings(_Section):
     """``[classifier]``: which model decides, and when an item is flagged."""
 
     model: Literal["matcher", "linear", "transformer"] = "linear"
-    model_dir: Path = Path("../data/models")
-    transformer_path: str | None = None
+    # linear: the folder the default model is trained into on first use (and kept).
+    model_dir: Path = Path("../data/models/linear")
+    # transformer: a folder written by `asn-monitor train --kind transformer`.
+    transformer_dir: Path = Path("../data/models/transformer")
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # A like/repost of a campaign account is let go only when the engaged post is
+    # this surely unrelated (P(unrelated) from the stance model).
+    unrelated_veto: float = Field(default=0.97, ge=0.0, le=1.0)
+    account_score: float = Field(default=0.9, ge=0.0, le=1.0)
     batch_size: int = Field(default=64, ge=1, le=4096)
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+MODEL_DIR_ENV = "ASN_MONITOR_TEST_MODEL_DIR"
 
 
 @dataclass
@@ -64,7 +67,8 @@ def write_settings(config_dir: Path, *, sources: Mapping[str, Mapping[str, Any]]
         "storage": {"path": "../data/test.duckdb", "lock_timeout": 10},
         "inputs": {"roster": "roster.csv", "regions": "regions.csv",
                    "registries": ["registries/*.toml"]},
-        "classifier": {"model_dir": "../data/models"},
+        # One trained default model shared by a whole test session (see tests/conftest.py).
+        "classifier": {"model_dir": os.environ.get(MODEL_DIR_ENV, "../data/models/linear")},
     }
     sections.update(extra or {})
     lines: list[str] = []

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from monitor.model import Account, Cursor, Fetched, Region, Registry, Result
+from monitor.model import Account, Cursor, Fetched, Raw, Region, Registry, Result
 from storage import chain
 from storage.db import Database
 from storage.evidence import EvidenceFile, insert_files
@@ -62,6 +62,8 @@ class PageRecord:
     source: str
     account_key: str
     items: list[tuple[Fetched, str | None, str]] = field(default_factory=list)
+    subject_raws: list[Raw] = field(default_factory=list)
+    """Responses the engaged posts were read from (stored beside the items' own)."""
     """(fetched, account_id, normalised text) of each new item."""
     results: list[Result] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
@@ -276,16 +278,22 @@ class Store:
         return list(flag_ids.values())
 
 
+def _write_raw(con: duckdb.DuckDBPyConnection, raw: Raw) -> None:
+    con.execute(
+        "INSERT OR IGNORE INTO raw_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [raw.sha256, zlib.compress(raw.body, 6), len(raw.body), raw.source_url,
+         raw.status, _j(dict(raw.headers)), raw.fetched_at, raw.connector,
+         raw.connector_version],
+    )
+
+
 def _write_items(con: duckdb.DuckDBPyConnection, page: PageRecord) -> None:
     now = _now()
+    for raw in page.subject_raws:
+        _write_raw(con, raw)
     for fetched, account_id, norm in page.items:
         raw, item = fetched.raw, fetched.item
-        con.execute(
-            "INSERT OR IGNORE INTO raw_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [raw.sha256, zlib.compress(raw.body, 6), len(raw.body), raw.source_url,
-             raw.status, _j(dict(raw.headers)), raw.fetched_at, raw.connector,
-             raw.connector_version],
-        )
+        _write_raw(con, raw)
         s = item.subject
         con.execute(
             "INSERT OR IGNORE INTO items VALUES "

@@ -15,6 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Train the default linear model once per session; settings written by tests use it."""
+    import os
+
+    from monitor.testing import MODEL_DIR_ENV
+
+    folder = tmp_path_factory.mktemp("models") / "linear"
+    old = os.environ.get(MODEL_DIR_ENV)
+    os.environ[MODEL_DIR_ENV] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop(MODEL_DIR_ENV, None)
+    else:
+        os.environ[MODEL_DIR_ENV] = old
+
+
 @pytest.fixture
 def fresh_db(tmp_path: Path) -> Store:
     """An empty, migrated DuckDB store in a temporary folder."""

@@ -190,3 +190,42 @@ def test_registries_compile_once(matcher: RegistryMatcher) -> None:
     n = len(matcher._cache)
     matcher.match(make_item("y"), regs)
     assert len(matcher._cache) == n
+
+
+def test_named_candidate_disambiguates_the_number(matcher: RegistryMatcher) -> None:
+    assert set(_m(matcher, "Coblos nomor 3 ya").targets) == {"jabar-3", "pilpres-3"}
+    assert _m(matcher, "Coblos nomor 3, Hendra Gunawan menang!").targets == ("jabar-3",)
+    assert set(_m(matcher, "Coblos nomor 1, Hendra Gunawan menang!").targets) == {
+        "jabar-3", "jabar-1", "pilpres-1"}
+
+
+def test_weak_number_frame_with_campaign_words(matcher: RegistryMatcher) -> None:
+    assert set(_m(matcher, "Nomor 2 menang telak, tunggu saja").targets) == {
+        "jabar-2", "pilpres-2"}
+    assert _m(matcher, "Vote 3! Hendra Gunawan for gubernur").targets == ("jabar-3",)
+    assert _m(matcher, "Timnas menang, nomor punggung 10 main bagus").targets == ()
+    assert _m(matcher, "Pilih nomor 1 atau 2 untuk jawaban kuis").targets == ()
+
+
+def test_stray_hand_sign_does_not_add_a_target(matcher: RegistryMatcher) -> None:
+    r = _m(matcher, "Coblos no 3 ya, Abah Hendra Gunawan pemimpin amanah ☝️ #JabarHegar")
+    assert r.targets == ("jabar-3",)
+    assert any(e.term == "coblos no 3" for e in r.evidence)
+
+
+def test_kamusalay_is_read_from_shared_only() -> None:
+    """The CC BY-NC-SA slang file is read from ../shared for experiments, never copied."""
+    from pathlib import Path
+
+    from classifiers.slang import load_kamusalay
+
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    assert load_kamusalay(Path("/nonexistent")) == {}
+    table = load_kamusalay(shared)
+    if not table:
+        pytest.skip(f"new_kamusalay.csv not found under {shared}")
+    assert len(table) > 10000
+    n = Normaliser(slang={**table})
+    assert n("gw gak tau").text.split()[-1] == table.get("tau", "tau")
+    assert not list(Path(__file__).resolve().parents[1].joinpath("classifiers").rglob(
+        "*kamusalay*"))

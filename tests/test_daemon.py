@@ -25,6 +25,8 @@ from monitor.settings import Settings, load
 from monitor.testing import invoke, write_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# The deterministic registry matcher (as in config/asn-monitor.toml): 17 flags in the sample.
+MATCHER = {"classifier": {"model": "matcher", "model_dir": "../data/models"}}
 
 
 class FakeFeed:
@@ -64,7 +66,7 @@ class FakeFeed:
 
 
 def _settings(config_dir: Path, **daemon: Any) -> Settings:
-    path = write_settings(config_dir, extra={"digest": {"enabled": False},
+    path = write_settings(config_dir, extra={**MATCHER, "digest": {"enabled": False},
                                              "daemon": {"heartbeat_interval": 0.3, **daemon}})
     return load(path)
 
@@ -158,7 +160,7 @@ class Proc:
 def test_sigterm_stops_cleanly_and_restart_resumes_from_cursors(config_dir: Path) -> None:
     hb = config_dir / "heartbeat"
     path = write_settings(config_dir, extra={
-        "digest": {"enabled": False},
+        **MATCHER, "digest": {"enabled": False},
         "daemon": {"heartbeat_interval": 0.5, "heartbeat_file": str(hb)}},
         sources={"sample": {"type": "file", "paths": ["samples/items.jsonl"], "page_size": 10,
                             "poll_interval": 1.0}})

@@ -1,0 +1,155 @@
+"""Labelled examples: the seed corpus, bundled real negatives, and reviewers' labels.
+
+A :class:`LabelledExample` is one text with a stance label. Seed-corpus texts
+are already target-masked; examples built from reviewed items are masked here
+with the registry matcher, so every model trains on the same masked form it
+sees at prediction time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifiers.matcher import RegistryMatcher, model_text
+from classifiers.normalise import normalise
+from monitor.errors import InputError
+from monitor.model import STANCES, Item, Kind, RegistryView, Stance
+
+DATA_DIR = Path(__file__).with_name("data")
+SEED_CORPUS = DATA_DIR / "seed_corpus.jsonl"
+# Real Indonesian reviews (IndoNLU SmSA, Apache-2.0; see data/NOTICE.md), with
+# any row naming politics removed: they teach the model that ordinary praise and
+# complaint are not campaigning. One text per line; ".txt" so that the package
+# data rules in pyproject.toml ship it in a wheel.
+SMSA_NEGATIVES = DATA_DIR / "smsa_negatives.txt"
+
+POLITICAL_RE = re.compile(
+    r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"
+    r"pemilu|politik|sandi|ridwan|ganjar|cawapres|\bpks\b|pdip|gerindra|demokrat|kampanye|"
+    r"caleg|koalisi|\bkpu\b|bawaslu|menteri|bupati|walikota|wali kota|pemerintah|\bsby\b|"
+    r"megawati|golkar|nasdem|pilgub|calon|dukung",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class LabelledExample:
+    """One training or evaluation text with its stance label.
+
+    ``text`` is the actor's own words (or, for seed rows, the whole composed
+    model input); ``subject_text`` the engaged post's text for engagements.
+    ``masked`` says the text already has targets replaced by placeholders.
+    """
+
+    text: str
+    label: Stance
+    kind: Kind = "post"
+    subject_text: str | None = None
+    source: str = "seed"
+    style: str = ""
+    masked: bool = True
+
+    def model_input(self) -> str:
+        """The normalised text a stance model is trained on."""
+        if self.subject_text is None:
+            return normalise(self.text).text
+        return model_text(self.text, self.subject_text, self.kind)
+
+
+def load_seed_corpus(split: str | None = None, path: Path = SEED_CORPUS) -> list[LabelledExample]:
+    """The seed corpus rows of ``split`` ("train", "test", or ``None`` for all)."""
+    out: list[LabelledExample] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("label") not in STANCES:
+                raise InputError(f"{path}:{n}: label {row.get('label')!r} is not a stance")
+            if split is None or row["split"] == split:
+                out.append(LabelledExample(row["text"], row["label"], row["kind"],
+                                           source="seed", style=row.get("style", "")))
+    return out
+
+
+def load_bundled_negatives(path: Path = SMSA_NEGATIVES) -> list[LabelledExample]:
+    """The bundled real non-political reviews, labelled ``unrelated``."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return [LabelledExample(line.rstrip("\n"), "unrelated", source="smsa", masked=True)
+                for line in fh if line.strip()]
+
+
+def labelled_from_items(
+    labelled: Iterable[tuple[Item, Stance]],
+    registries: RegistryView,
+    matcher: RegistryMatcher | None = None,
+) -> list[LabelledExample]:
+    """Turn reviewed items (e.g. confirmed or dismissed flags) into masked examples.
+
+    The integrator decides each label: a confirmed flag keeps its stance, a
+    dismissed one is usually ``neutral`` or ``unrelated``.
+    """
+    m = matcher or RegistryMatcher()
+    out: list[LabelledExample] = []
+    for item, label in labelled:
+        if label not in STANCES:
+            raise InputError(f"{item.key}: label {label!r} is not a stance")
+        masked = m.match(item, registries.for_item(item)).masked_text
+        out.append(LabelledExample(masked, label, item.kind, source="review"))
+    return out
+
+
+NEUTRAL_STANDINS = {"[CALON]": "beliau", "[PARTAI]": "partai itu", "[NOMOR]": "itu"}
+
+
+def neutralised_copies(
+    examples: Iterable[LabelledExample], fraction: float = 0.5, seed: int = 0
+) -> list[LabelledExample]:
+    """Copies of masked examples with placeholders swapped for plain words ("beliau").
+
+    Added to training so the model learns stance from the words around a target
+    and not from the mere presence of ``[CALON]``: without them, "selamat pagi
+    [CALON]" looked partisan. ``fraction`` of the examples with a placeholder
+    get a copy, chosen by a seeded hash so the result is reproducible.
+    """
+    out: list[LabelledExample] = []
+    for ex in examples:
+        if not any(p in ex.text for p in NEUTRAL_STANDINS):
+            continue
+        h = int(hashlib.sha256(f"{seed}:{ex.text}".encode()).hexdigest()[:8], 16)
+        if h / 0xFFFFFFFF >= fraction:
+            continue
+        text = ex.text
+        for p, word in NEUTRAL_STANDINS.items():
+            text = text.replace(p, word)
+        out.append(LabelledExample(text, ex.label, ex.kind, ex.subject_text,
+                                   source=f"{ex.source}+neutralised", style=ex.style))
+    return out
+
+
+# ---------------------------------------------------------------- real datasets
+
+
+def iter_smsa(path: Path) -> Iterator[tuple[str, str]]:
+    """(text, sentiment) rows of an IndoNLU SmSA tsv file."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            text, _, label = line.rstrip("\n").rpartition("\t")
+            if text:
+                yield text, label
+
+
+def iter_csv_column(path: Path, column: str) -> Iterator[str]:
+    """One column of a CSV file with a header row."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get(column):
+                yield row[column]
