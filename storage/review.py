@@ -156,13 +156,26 @@ def history(db: Database, flag_id: int) -> list[Review]:
 
 
 def _history(con: Any, flag_id: int) -> list[Review]:
-    if con.execute("SELECT 1 FROM flags WHERE flag_id = ?", [flag_id]).fetchone() is None:
-        raise ReviewError(f"flag {flag_id} does not exist")
+    return _histories(con, [flag_id])[flag_id]
+
+
+def _histories(con: Any, flag_ids: Sequence[int]) -> dict[int, list[Review]]:
+    """Each flag's decisions, oldest first, in two queries; ``ReviewError`` for an unknown flag."""
+    ids = list(dict.fromkeys(flag_ids))
+    known = {int(r[0]) for r in con.execute(
+        "SELECT flag_id FROM flags WHERE flag_id IN (SELECT unnest(?))", [ids]).fetchall()}
+    missing = [f for f in ids if f not in known]
+    if missing:
+        raise ReviewError(f"flag {missing[0]} does not exist")
     rows = con.execute(
         f"SELECT {_REVIEW_COLUMNS} FROM reviews r "  # noqa: S608  (fixed column list)
         "LEFT JOIN chain c ON c.kind = 'review' AND c.ref_id = r.review_id "
-        "WHERE r.flag_id = ? ORDER BY r.review_id", [flag_id]).fetchall()
-    return [_review(r) for r in rows]
+        "WHERE r.flag_id IN (SELECT unnest(?)) ORDER BY r.review_id", [ids]).fetchall()
+    out: dict[int, list[Review]] = {f: [] for f in ids}
+    for row in rows:
+        review = _review(row)
+        out[review.flag_id].append(review)
+    return out
 
 
 @dataclass(frozen=True)
@@ -191,8 +204,9 @@ def decide(db: Database, flag_ids: Sequence[int], decision: Decision, rule: Rule
     written: list[Review] = []
     ids: list[int] = []
     with db.transaction() as con:
+        histories = _histories(con, flag_ids)
         for flag_id in flag_ids:
-            rule(flag_id, _history(con, flag_id))
+            rule(flag_id, histories[flag_id])
             row = con.execute(
                 "INSERT INTO reviews (flag_id, decision, reason, note, reviewer, decided_at, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id",

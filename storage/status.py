@@ -9,7 +9,8 @@ from storage.db import Database
 
 TABLES = (
     "accounts", "account_handles", "elections", "candidates", "parties", "raw_items", "items",
-    "classifications", "flags", "evidence", "reviews", "source_cursors", "runs", "run_errors",
+    "classifications", "flags", "evidence", "evidence_files", "reviews", "chain", "source_cursors",
+    "runs", "run_errors",
 )
 
 
