@@ -67,9 +67,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_core
+    from monitor import cli_bench, cli_core
 
     cli_core.register(cli)
+    cli_bench.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
