@@ -48,6 +48,8 @@ def _records(pages: Sequence[Page], labelled: Sequence[Labelled], run_id: int,
 
 def _time(store_cls: type[Store], path: Path, labelled: Sequence[Labelled], gen: WorkloadGenerator,
           write: Callable[[Store, list[PageRecord]], None]) -> tuple[float, Store]:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
     store = store_cls(path)
     load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform, a.handle)
                              for a in gen.accounts])

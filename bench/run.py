@@ -19,6 +19,7 @@ Steps (each timed on this machine's CPU, with ``threads`` intra-op threads):
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -93,7 +94,8 @@ def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
     work = Path(opts.work_dir or tempfile.mkdtemp(prefix="asn-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"items": opts.items, "model": opts.model, "threads": threads,
-                           "cpu": _cpu_name(), "python": platform.python_version()}
+                           "cpu": _cpu_name(), "cores": os.cpu_count(),
+                           "python": platform.python_version(), "load_avg_start": os.getloadavg()}
 
     log("1/6 corpus and stage-2 stand-in (TF-IDF + LR)")
     train, test, corpus_name = load_corpus()
@@ -108,25 +110,35 @@ def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
     tok = load_tokenizer(model_dir)
     sample = masked_texts(WorkloadGenerator(opts.seed + 1), opts.variant_sample)
     variants = measure_variants(model, tok, sample, model_dir / "onnx", threads)
-    naive, winner = variants[0], pick_winner(variants)
+    naive = variants[0]
+
+    log("3/6 stance head, per-variant agreement and recall; naive transformer vs cascade")
+    fp32 = next(v for v in variants if v.variant.backend == "onnx").engine  # exact fp32, fast
+    head_set = train[:opts.head_train] if opts.head_train else train
+    head, cols = train_head(fp32.run(texts_of(head_set)), [e.label for e in head_set])
+    test_texts, gold = texts_of(test), [e.label for e in test]
+    ref = HeadedTransformer(fp32, head, cols).predict_proba(test_texts).argmax(axis=1)
+    flags_of: dict[str, Any] = {}
     for v in variants:
-        log(f"    {v.variant.name:48s} {v.items_per_s:8.1f} items/s  cos={v.cosine_to_fp32:.4f}")
+        proba = HeadedTransformer(v.engine, head, cols).predict_proba(test_texts)
+        v.agreement = float((proba.argmax(axis=1) == ref).mean())
+        flags_of[v.variant.name] = partisan(proba) >= 0.5
+        v.recall = score(gold, flags_of[v.variant.name].tolist()).recall
+    winner = pick_winner(variants)
+    for v in variants:
+        log(f"    {v.variant.name:48s} {v.items_per_s:8.1f} items/s  agree={v.agreement:.3f}"
+            f"  recall={v.recall:.3f}")
     out["variants"] = [{"name": v.variant.name, "backend": v.variant.backend,
                         "items_per_s": v.items_per_s, "speedup": v.items_per_s / naive.items_per_s,
-                        "cosine_to_fp32": v.cosine_to_fp32} for v in variants]
+                        "cosine_to_fp32": v.cosine_to_fp32, "agreement_with_fp32": v.agreement,
+                        "partisan_recall": v.recall} for v in variants]
     out["winner"] = winner.variant.name
     out["winner_backend"] = winner.variant.backend
     out["naive_items_per_s"] = naive.items_per_s
     out["transformer_items_per_s"] = winner.items_per_s
     out["transformer_speedup"] = winner.items_per_s / naive.items_per_s
     out["real_weights"] = real
-
-    log("3/6 recall on the test split: naive transformer vs cascade")
-    fp32 = next(v for v in variants if v.variant.backend == "onnx").engine
-    head_set = train[:opts.head_train] if opts.head_train else train
-    head, cols = train_head(fp32.run(texts_of(head_set)), [e.label for e in head_set])
-    test_texts, gold = texts_of(test), [e.label for e in test]
-    naive_flags = partisan(HeadedTransformer(naive.engine, head, cols).predict_proba(test_texts)) >= 0.5
+    naive_flags = flags_of[naive.variant.name]
     cascade = CascadeClassifier(linear, HeadedTransformer(winner.engine, head, cols), gate=opts.gate)
     matched, context = text_signals(test_texts)
     proba, fwd = cascade.decide(test_texts, matched, context)
@@ -142,7 +154,7 @@ def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
     joblib.dump((head, cols), work / "head.joblib")
     spec = {"items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
             "backend": winner.variant.backend, "threads": threads, "linear": str(work / "linear.joblib"),
-            "head": str(work / "head.joblib"), "db": str(work / "serve.duckdb"),
+            "head": str(work / "head.joblib"), "db": str(_fresh(work / "serve.duckdb")),
             "page_size": opts.page_size, "gate": {"unsure": opts.gate.unsure, "flag": opts.gate.flag}}
     served = _serve(spec, work)
     out["cascade_items_per_s"] = served["cascade_items_per_s"]
@@ -168,9 +180,17 @@ def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
         out["audit_query_ms_largest"] = largest["max_median_ms"]
     out["bench_process_peak_rss_mb"] = peak_rss_mb()
     out["seconds"] = time.perf_counter() - t_all
+    out["load_avg_end"] = os.getloadavg()
     if not opts.work_dir:
         shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def _fresh(path: Path) -> Path:
+    """``path`` with any database (and WAL) left there by an earlier run removed."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    return path
 
 
 def _serve(spec: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -189,7 +209,7 @@ def _audit(work: Path, n: int, log: Log) -> dict[str, Any]:
     from storage.bulk import generate_audit_data, table_bytes, time_audit_queries
     from storage.store import Store
 
-    path = work / f"audit-{n}.duckdb"
+    path = _fresh(work / f"audit-{n}.duckdb")
     store = Store(path)
     gen_s = generate_audit_data(store.db, n)
     size = table_bytes(store.db)

@@ -116,7 +116,8 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "items": len(labelled), "seconds": seconds, "cascade_items_per_s": len(labelled) / seconds,
         "cascade_classify_items_per_s": len(labelled) / classify_s if classify_s else 0.0,
-        "stage_seconds": st.seconds, "stage3_items": st.stage3_items,
+        "stage_seconds": st.seconds, "pipeline_and_store_seconds": seconds - classify_s,
+        "stage3_items": st.stage3_items,
         "stage3_fraction": st.stage3_items / max(1, st.items), "flags": flagged,
         "workload_recall": s.recall, "workload_precision": s.precision,
         "workload_partisan": s.n_partisan, "db_bytes": size["bytes"],

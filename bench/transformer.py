@@ -93,6 +93,8 @@ class VariantResult:
     seconds: float
     cosine_to_fp32: float
     engine: FastTransformer
+    agreement: float = 1.0  # share of test texts whose stance matches fp32's
+    recall: float = 0.0  # partisan recall on the test split, through the stance head
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -102,26 +104,32 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def measure_variants(model: Any, tokenizer: Any, texts: Sequence[str], onnx_dir: Path,
-                     threads: int, variants: Sequence[Variant] = VARIANTS) -> list[VariantResult]:
-    """Time every variant on ``texts`` (after a one-batch warm-up)."""
-    results: list[VariantResult] = []
-    ref: np.ndarray | None = None
-    for v in variants:
-        engine = FastTransformer.from_torch(model, tokenizer, backend=v.backend, output="mean",
-                                            batching=v.batching, threads=threads, work_dir=onnx_dir)
-        engine.run(list(texts[:v.batching.batch_size]))
-        t = time.perf_counter()
-        out = engine.run(list(texts))
-        dt = time.perf_counter() - t
-        if ref is None:
-            ref = out
-        results.append(VariantResult(v, len(texts) / dt, dt, _cosine(out, ref), engine))
-    return results
+                     threads: int, variants: Sequence[Variant] = VARIANTS,
+                     rounds: int = 2) -> list[VariantResult]:
+    """Time every variant on ``texts``: a warm-up pass, then ``rounds`` round-robin passes.
+
+    Each variant keeps its best pass, so a burst of load from another process on
+    the machine penalises one pass rather than one variant.
+    """
+    engines = [FastTransformer.from_torch(model, tokenizer, backend=v.backend, output="mean",
+                                          batching=v.batching, threads=threads, work_dir=onnx_dir)
+               for v in variants]
+    outputs = [e.run(list(texts)) for e in engines]  # warm-up: every batch shape once
+    best = [float("inf")] * len(engines)
+    for _ in range(rounds):
+        for i, e in enumerate(engines):
+            t = time.perf_counter()
+            e.run(list(texts))
+            best[i] = min(best[i], time.perf_counter() - t)
+    return [VariantResult(v, len(texts) / dt, dt, _cosine(out, outputs[0]), e)
+            for v, e, out, dt in zip(variants, engines, outputs, best, strict=True)]
 
 
-def pick_winner(results: Sequence[VariantResult], min_cosine: float = 0.95) -> VariantResult:
-    """The fastest variant whose outputs stay within ``min_cosine`` of fp32's."""
-    ok = [r for r in results if r.cosine_to_fp32 >= min_cosine] or list(results)
+def pick_winner(results: Sequence[VariantResult], min_agreement: float = 0.97) -> VariantResult:
+    """The fastest variant that decides as fp32 does on at least ``min_agreement`` of the test
+    texts and loses no partisan recall against the naive baseline."""
+    base = results[0].recall
+    ok = [r for r in results if r.agreement >= min_agreement and r.recall >= base] or [results[0]]
     return max(ok, key=lambda r: r.items_per_s)
 
 

@@ -118,7 +118,7 @@ class WorkloadGenerator:
 
     def __init__(self, seed: int = 7, *, partisan: float = 0.02, neutral: float = 0.03,
                  accounts: int = 500) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - a reproducible workload, not secrets
         self.partisan = partisan
         self.neutral = neutral
         self.accounts = [
@@ -167,7 +167,9 @@ class WorkloadGenerator:
         label = self.label()
         self._n += 1
         account = self.accounts[self.rng.randrange(len(self.accounts))]
-        kind: Kind = self.rng.choice(["post"] * 7 + ["reply", "quote", "repost", "like"])
+        kinds: list[Kind] = ["post", "post", "post", "post", "post", "post", "post", "reply", "quote",
+                             "repost", "like"]
+        kind = self.rng.choice(kinds)
         created = self._t0 + timedelta(seconds=self._n * 17)
         text = self.text(label)
         subject = None

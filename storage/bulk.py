@@ -201,7 +201,8 @@ def generate_audit_data(db: Database, n_items: int, *, flag_rate: float = 0.02,
             "'Kab ' || i, 'regency', printf('%02d', i // 14 + 11) FROM range(514) t(i)")
         con.execute(
             "INSERT INTO accounts SELECT 'acc' || i, 'ASN ' || i, lpad(i::VARCHAR, 18, '1'), "
-            "'agency-' || (hash(i) % 600)::BIGINT, printf('%02d.%02d', (i % 514) // 14 + 11, (i % 514) % 14), "
+            "'agency-' || (hash(i) % 600)::BIGINT, "
+            "printf('%02d.%02d', (i % 514) // 14 + 11, (i % 514) % 14), "
             "now() FROM range(?) t(i)", [n_acc])
         con.execute(
             "INSERT INTO runs (run_id, started_at, finished_at, status, trigger) "
@@ -211,7 +212,8 @@ def generate_audit_data(db: Database, n_items: int, *, flag_rate: float = 0.02,
             "['post','reply','quote','repost','like'][1 + i % 5], 'h' || (i % ?), NULL, "
             "'acc' || (hash(i) % ?)::BIGINT, TIMESTAMPTZ '2029-09-01' + to_seconds(i * 7776000 // ?), "
             "t.txt, NULL, NULL, NULL, NULL, NULL, '{}', lower(t.txt), 'sha' || (i // 20), now(), 1 "
-            "FROM (SELECT i, list_extract(?::VARCHAR[], (1 + hash(i) % ?)::BIGINT) || ' #' || (i % 997) AS txt FROM range(?) r(i)) t",
+            "FROM (SELECT i, list_extract(?::VARCHAR[], (1 + hash(i) % ?)::BIGINT) || ' #' || (i % 997) "
+            "AS txt FROM range(?) r(i)) t",
             [n_acc, n_acc, n_items, list(_FILLER), len(_FILLER), n_items])
         con.execute(
             "INSERT INTO classifications SELECT i + 1, 'bluesky:i' || i, 'cascade', "
