@@ -54,6 +54,7 @@ class Gate:
 
     unsure: float = 0.2
     flag: float = 0.5
+    context: bool = True  # election words alone (no target) send an item to stage 3
 
 
 @dataclass
@@ -91,7 +92,9 @@ class CascadeClassifier:
         p2 = np.asarray(self.linear.predict_proba(texts), dtype=np.float64)
         t2 = time.perf_counter()
         self.stats.seconds["stage2"] += t2 - t
-        fwd = matched | context | (partisan(p2) >= self.gate.unsure)
+        fwd = matched | (partisan(p2) >= self.gate.unsure)
+        if self.gate.context:
+            fwd |= context
         proba = p2.copy()
         idx = np.flatnonzero(fwd)
         if len(idx):

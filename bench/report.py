@@ -30,6 +30,7 @@ def summary_rows(r: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
          _ok(r["transformer_speedup"] >= TARGET_SPEEDUP) + f" ({r['transformer_speedup']:.1f}x)"),
         ("cascade end to end (classify + store)", f"{r['cascade_items_per_s']:.0f} items/s",
          f">= {TARGET_CASCADE:.0f}", _ok(r["cascade_items_per_s"] >= TARGET_CASCADE)),
+        ("  items per CPU-second (contention-free)", f"{r['cascade_items_per_cpu_s']:.0f}", "", ""),
         ("  of which reach stage 3", f"{serving.get('stage3_fraction', 0):.1%}", "", ""),
         ("partisan recall, naive / cascade",
          f"{r['naive_recall']:.3f} / {r['cascade_recall']:.3f}", "cascade >= naive",

@@ -63,6 +63,8 @@ class Options:
     head_train: int | None = None
     ingest_items: int = 2_000
     seed: int = 7
+    corpus_size: int = 1600  # synthetic training texts, when the seed corpus is absent
+    corpus: str | None = None  # a seed corpus JSONL (default: classifiers/data/seed_corpus.jsonl)
     work_dir: str | None = None
     gate: Gate = field(default_factory=Gate)
 
@@ -83,13 +85,17 @@ def masked_texts(gen: WorkloadGenerator, n: int) -> list[str]:
     return [matcher.match(x.item, view.for_item(x.item)).masked_text for x in gen.items(n)]
 
 
-def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
+def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     """Run every step; returns the figures (the ``--json`` document)."""
     import joblib
 
     from bench.transformer import build_model, measure_variants, pick_winner
 
     t_all = time.perf_counter()
+
+    def log(msg: str) -> None:
+        echo(f"[{time.perf_counter() - t_all:6.1f}s] {msg}")
+
     threads = opts.threads or default_threads()
     work = Path(opts.work_dir or tempfile.mkdtemp(prefix="asn-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -98,7 +104,8 @@ def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
                            "python": platform.python_version(), "load_avg_start": os.getloadavg()}
 
     log("1/6 corpus and stage-2 stand-in (TF-IDF + LR)")
-    train, test, corpus_name = load_corpus()
+    train, test, corpus_name = load_corpus(size=opts.corpus_size,
+                                            path=Path(opts.corpus) if opts.corpus else None)
     if opts.recall_max:
         test = test[:opts.recall_max]
     linear = train_standin_linear(texts_of(train), [e.label for e in train])
@@ -155,11 +162,14 @@ def run_bench(opts: Options, log: Log = print) -> dict[str, Any]:
     spec = {"items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
             "backend": winner.variant.backend, "threads": threads, "linear": str(work / "linear.joblib"),
             "head": str(work / "head.joblib"), "db": str(_fresh(work / "serve.duckdb")),
-            "page_size": opts.page_size, "gate": {"unsure": opts.gate.unsure, "flag": opts.gate.flag}}
+            "page_size": opts.page_size, "gate": {"unsure": opts.gate.unsure, "flag": opts.gate.flag,
+                     "context": opts.gate.context}}
     served = _serve(spec, work)
     out["cascade_items_per_s"] = served["cascade_items_per_s"]
     out["peak_rss_mb"] = served["peak_rss_mb"]
     out["serving"] = served
+    out["cascade_items_per_cpu_s"] = served["cascade_items_per_cpu_s"]
+    out["gate"] = spec["gate"]
     out["bytes_per_item"] = served["bytes_per_item"]
     del model, variants, naive, winner, fp32, cascade
 

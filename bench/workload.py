@@ -87,6 +87,8 @@ OPPOSE = [
     "asal bukan {name}, coblos yang lain saja",
     "rekam jejak {name} buruk, jangan coblos nomor {num}",
 ]
+AGREE = ["Setuju banget!", "Mantap, lanjutkan!", "Betul sekali 👍", "Ini baru benar", "Sepakat 💯",
+         "Nah ini!", "Saya juga begitu"]
 HARD_NEGATIVE = [
     "pak Asep di bagian umum ulang tahun hari ini, selamat ya",
     "nomor urut antrean saya 2, lumayan cepat",
@@ -180,7 +182,10 @@ class WorkloadGenerator:
                 _, _, _, acc = self._candidate_ref()
                 author = acc or author
             subject = Subject(f"s{self._n}", author, text)
-            own = None if kind in ("like", "repost") else self.text("unrelated")
+            # Liking or sharing a partisan post is the partisan act; replying or quoting
+            # is when the actor's own words take it up.
+            own = None if kind in ("like", "repost") else (
+                self.rng.choice(AGREE) if label in ("support", "oppose") else self.text("unrelated"))
         item = Item("bluesky", f"w{self._n}", kind, account.handle, created, text=own,
                     subject=subject)
         return Labelled(item, label)
@@ -202,16 +207,17 @@ class WorkloadGenerator:
         return out
 
 
-def load_corpus(seed: int = 11, size: int = 1600, path: Path = SEED_CORPUS
+def load_corpus(seed: int = 11, size: int = 1600, path: Path | None = None
                 ) -> tuple[list[Example], list[Example], str]:
     """(train, test, name): the classifiers' seed corpus when present, else this generator's."""
+    path = path or SEED_CORPUS
     if path.exists():
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
         ex = [Example(normalise(r["text"]).text, r["label"], r.get("split", "train")) for r in rows]
         train = [e for e in ex if e.split == "train"]
         test = [e for e in ex if e.split == "test"]
         if train and test:
-            return train, test, f"seed_corpus ({path.name}, test split)"
+            return train, test, f"seed corpus {path} (test split)"
     gen = WorkloadGenerator(seed)
     return (gen.examples(size, "train"), gen.examples(size // 4, "test"),
             "synthetic (bench generator, held-out split)")

@@ -277,7 +277,12 @@ def _torch_runner(model: Any, output: Output, int8: bool, threads: int) -> Runne
     torch.set_num_threads(threads)
     module = wrap(model, output)
     if int8:
-        module = torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+        import warnings
+
+        with warnings.catch_warnings():  # torch.ao's deprecation notes (torchao is not installed)
+            warnings.simplefilter("ignore")
+            module = torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear},
+                                                            dtype=torch.qint8)
 
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

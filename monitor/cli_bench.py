@@ -26,25 +26,34 @@ import click
               help="Train the stage-3 head on at most this many texts (default: all).")
 @click.option("--ingest-items", type=click.IntRange(min=10), default=2000, show_default=True,
               help="Items written through the row-wise Store.save_page.")
+@click.option("--corpus-size", type=click.IntRange(min=40), default=1600, show_default=True,
+              help="Synthetic training texts when classifiers/data/seed_corpus.jsonl is absent.")
+@click.option("--corpus", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Seed corpus JSONL for recall (default: classifiers/data/seed_corpus.jsonl if present).")
+@click.option("--context-to-stage3/--no-context-to-stage3", default=True, show_default=True,
+              help="Send items with election words but no registry target to the transformer.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
 @click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
               help="Write the figures as JSON to PATH ('--json' alone: stdout, no table).")
 def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
               variant_sample: int, recall_max: int | None, head_train: int | None,
-              ingest_items: int, work_dir: str | None, json_path: str | None) -> None:
+              ingest_items: int, corpus_size: int, corpus: str | None,
+              context_to_stage3: bool, work_dir: str | None, json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
 
+    from bench.cascade import Gate
     from bench.report import print_report
     from bench.run import Options, run_bench
 
     sizes = tuple(int(s) for s in audit_sizes.replace("_", "").split(",") if s.strip())
     opts = Options(items=items, model=model, audit_sizes=sizes, threads=threads, page_size=page_size,
                    variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
-                   ingest_items=ingest_items, work_dir=work_dir)
+                   ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
+                   gate=Gate(context=context_to_stage3), work_dir=work_dir)
     quiet = json_path == "-"
-    result = run_bench(opts, log=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
     text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
     if quiet:
         click.echo(text)
