@@ -107,7 +107,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     train, test, corpus_name = load_corpus(size=opts.corpus_size,
                                             path=Path(opts.corpus) if opts.corpus else None)
     if opts.recall_max:
-        test = test[:opts.recall_max]
+        test = test[::max(1, len(test) // opts.recall_max)][:opts.recall_max]  # every label
     linear = train_standin_linear(texts_of(train), [e.label for e in train])
     out["recall_corpus"] = corpus_name
     out["stage2"] = "STAND-IN TF-IDF+LR trained by the bench (bench.cascade.train_standin_linear)"
@@ -121,7 +121,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
 
     log("3/6 stance head, per-variant agreement and recall; naive transformer vs cascade")
     fp32 = next(v for v in variants if v.variant.backend == "onnx").engine  # exact fp32, fast
-    head_set = train[:opts.head_train] if opts.head_train else train
+    head_set = train[::max(1, len(train) // opts.head_train)] if opts.head_train else train
     head, cols = train_head(fp32.run(texts_of(head_set)), [e.label for e in head_set])
     test_texts, gold = texts_of(test), [e.label for e in test]
     ref = HeadedTransformer(fp32, head, cols).predict_proba(test_texts).argmax(axis=1)
