@@ -150,6 +150,13 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     matched, context = text_signals(test_texts)
     proba, fwd = cascade.decide(test_texts, matched, context)
     n_s, c_s = score(gold, naive_flags.tolist()), score(gold, (partisan(proba) >= 0.5).tolist())
+    other = Gate(opts.gate.unsure, opts.gate.flag, not opts.gate.context)  # the other gate, for comparison
+    o_proba, o_fwd = CascadeClassifier(linear, cascade.transformer, gate=other).decide(
+        test_texts, matched, context)
+    o_s = score(gold, (partisan(o_proba) >= 0.5).tolist())
+    out["other_gate"] = {"context": other.context, "cascade_recall": o_s.recall,
+                         "cascade_precision": o_s.precision,
+                         "test_stage3_fraction": float(o_fwd.mean()) if len(o_fwd) else 0.0}
     lin_s = score(gold, (partisan(linear.predict_proba(test_texts)) >= 0.5).tolist())
     out.update(naive_recall=n_s.recall, naive_precision=n_s.precision, cascade_recall=c_s.recall,
                cascade_precision=c_s.precision, linear_recall=lin_s.recall,
