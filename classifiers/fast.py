@@ -213,7 +213,8 @@ class FastTransformer:
         """Softmax of the logits (only for ``output="logits"`` models)."""
         if self.output != "logits":
             raise ValueError("predict_proba needs a classification model (output='logits')")
-        return softmax(self.run(texts))
+        logits = self.run(texts)
+        return softmax(logits) if len(logits) else logits
 
 
 class HeadedTransformer:
