@@ -63,7 +63,19 @@ def pages_of(labelled: Sequence[Labelled], page_size: int) -> list[Page]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size, in MiB."""
+    """This process's peak resident set size, in MiB.
+
+    ``VmHWM`` is the high-water mark of this process's own address space. (Linux
+    carries ``ru_maxrss`` over from the parent across fork and exec, so a
+    serving process started by a big benchmark process would report the
+    parent's peak.)
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
