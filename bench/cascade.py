@@ -54,7 +54,7 @@ class Gate:
 
     unsure: float = 0.2
     flag: float = 0.5
-    context: bool = True  # election words alone (no target) send an item to stage 3
+    context: bool = False  # whether election words alone (no target) send an item to stage 3
 
 
 @dataclass

@@ -57,7 +57,7 @@ class Options:
     model: str = "minilm"
     audit_sizes: Sequence[int] = (1_000_000, 10_000_000)
     threads: int | None = None
-    page_size: int = 500
+    page_size: int = 2000
     variant_sample: int = 256
     recall_max: int | None = None
     head_train: int | None = None

@@ -103,7 +103,7 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
                              for a in gen.accounts])
     view = jabar_view()
     index = AccountIndex.build(store.current_handles())
-    page_size = int(spec.get("page_size", 500))
+    page_size = int(spec.get("page_size", 2000))
     source = BenchSource()
     pipeline = Pipeline(store=store, sources=[source], classifier=cascade,
                         registries=lambda _i: view, normalise=lambda t: normalise(t).text,

@@ -16,7 +16,7 @@ import click
               help="Comma-separated store sizes (items) to time the audit queries on; '' skips.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Intra-op threads (default: every core this process may use).")
-@click.option("--page-size", type=click.IntRange(min=1), default=500, show_default=True,
+@click.option("--page-size", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Items per page in the end-to-end run.")
 @click.option("--variant-sample", type=click.IntRange(min=8), default=256, show_default=True,
               help="Workload texts each stage-3 variant is timed on.")
@@ -30,7 +30,7 @@ import click
               help="Synthetic training texts when classifiers/data/seed_corpus.jsonl is absent.")
 @click.option("--corpus", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Seed corpus JSONL for recall (default: classifiers/data/seed_corpus.jsonl if present).")
-@click.option("--context-to-stage3/--no-context-to-stage3", default=True, show_default=True,
+@click.option("--context-to-stage3/--no-context-to-stage3", default=False, show_default=True,
               help="Send items with election words but no registry target to the transformer.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
