@@ -58,6 +58,7 @@ class Options:
     audit_sizes: Sequence[int] = (1_000_000, 10_000_000)
     threads: int | None = None
     page_size: int = 2000
+    min_agreement: float = 0.97  # a stage-3 variant must decide as fp32 does on this share
     variant_sample: int = 256
     recall_max: int | None = None
     head_train: int | None = None
@@ -131,7 +132,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
         v.agreement = float((proba.argmax(axis=1) == ref).mean())
         flags_of[v.variant.name] = partisan(proba) >= 0.5
         v.recall = score(gold, flags_of[v.variant.name].tolist()).recall
-    winner = pick_winner(variants)
+    winner = pick_winner(variants, opts.min_agreement)
     for v in variants:
         log(f"    {v.variant.name:48s} {v.items_per_s:8.1f} items/s  agree={v.agreement:.3f}"
             f"  recall={v.recall:.3f}")

@@ -32,6 +32,8 @@ import click
               help="Seed corpus JSONL for recall (default: classifiers/data/seed_corpus.jsonl if present).")
 @click.option("--context-to-stage3/--no-context-to-stage3", default=False, show_default=True,
               help="Send items with election words but no registry target to the transformer.")
+@click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.97, show_default=True,
+              help="A stage-3 variant wins only if its stance equals fp32's on this share of test texts.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
 @click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
@@ -39,7 +41,8 @@ import click
 def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
-              context_to_stage3: bool, work_dir: str | None, json_path: str | None) -> None:
+              context_to_stage3: bool, min_agreement: float, work_dir: str | None,
+              json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
 
@@ -51,7 +54,8 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
     opts = Options(items=items, model=model, audit_sizes=sizes, threads=threads, page_size=page_size,
                    variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
                    ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
-                   gate=Gate(context=context_to_stage3), work_dir=work_dir)
+                   gate=Gate(context=context_to_stage3), min_agreement=min_agreement,
+                   work_dir=work_dir)
     quiet = json_path == "-"
     result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
     text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
