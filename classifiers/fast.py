@@ -217,6 +217,26 @@ class FastTransformer:
         return softmax(logits) if len(logits) else logits
 
 
+class SoftmaxHead:
+    """The "head" of a classification model: softmax over the logits it already returns."""
+
+    def predict_proba(self, logits: np.ndarray) -> np.ndarray:
+        """Row-wise softmax."""
+        return softmax(np.asarray(logits)) if len(logits) else np.asarray(logits)
+
+
+def label_columns(model_dir: str | Path, labels: Sequence[str]) -> list[int]:
+    """Columns of a classification model's logits in ``labels`` order (from ``id2label``)."""
+    import json
+
+    cfg = json.loads((Path(model_dir) / "config.json").read_text())
+    by_name = {str(v).lower(): int(k) for k, v in (cfg.get("id2label") or {}).items()}
+    missing = [lab for lab in labels if lab not in by_name]
+    if missing:
+        raise ValueError(f"{model_dir}: id2label lacks {', '.join(missing)}")
+    return [by_name[lab] for lab in labels]
+
+
 class HeadedTransformer:
     """A pooled-embedding transformer plus a probability head (any ``predict_proba``)."""
 

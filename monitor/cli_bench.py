@@ -34,6 +34,8 @@ import click
               help="Send items with election words but no registry target to the transformer.")
 @click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.97, show_default=True,
               help="A stage-3 variant wins only if its stance equals fp32's on this share of test texts.")
+@click.option("--transformer-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="A fine-tuned sequence-classification model folder to use as stage 3 (overrides --model).")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
 @click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
@@ -41,7 +43,8 @@ import click
 def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
-              context_to_stage3: bool, min_agreement: float, work_dir: str | None,
+              context_to_stage3: bool, min_agreement: float, transformer_dir: str | None,
+              work_dir: str | None,
               json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
@@ -55,6 +58,7 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
                    variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
                    ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
                    gate=Gate(context=context_to_stage3), min_agreement=min_agreement,
+                   transformer_dir=transformer_dir,
                    work_dir=work_dir)
     quiet = json_path == "-"
     result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))

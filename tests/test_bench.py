@@ -129,3 +129,30 @@ def test_bulk_store_writes_the_same_rows_as_save_page(tmp_path: Path) -> None:
                  "n_flag_ids": len(flags)})
     assert counts[0] == counts[1]
     assert counts[0]["n_flag_ids"] > 0
+
+
+def test_bench_takes_a_fine_tuned_classifier_folder(tmp_path: Path) -> None:
+    """The real stage-3 model (a sequence-classification folder) plugs in with --transformer-dir."""
+    import json
+    import shutil
+
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from bench.transformer import minilm_dir
+
+    labels = ["unrelated", "support", "oppose", "neutral"]  # not STANCES order, on purpose
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, num_labels=4, id2label=dict(enumerate(labels)),
+                     label2id={lab: i for i, lab in enumerate(labels)})
+    folder = tmp_path / "clf"
+    BertForSequenceClassification(cfg).save_pretrained(str(folder))
+    shutil.copy(minilm_dir() / "tokenizer.json", folder / "tokenizer.json")
+    out = tmp_path / "bench.json"
+    res = invoke(["bench", "--items", "200", "--transformer-dir", str(folder), "--audit-sizes", "",
+                  "--variant-sample", "16", "--ingest-items", "100", "--corpus-size", "100",
+                  "--threads", "1", "--json", str(out)])
+    assert res.exit_code == 0, res.stderr
+    r = json.loads(out.read_text())
+    assert r["transformer_dir"] == str(folder)
+    assert r["serving"]["items"] == 200 and r["cascade_items_per_s"] > 0
+    assert r["audit_query_ms_10m"] is None and r["audit"] == {}
