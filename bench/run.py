@@ -75,6 +75,7 @@ class Options:
     corpus_size: int = 1600  # synthetic training texts, when the seed corpus is absent
     corpus: str | None = None  # a seed corpus JSONL (default: classifiers/data/seed_corpus.jsonl)
     transformer_dir: str | None = None  # a fine-tuned classification model folder for stage 3
+    linear_dir: str | None = None  # a trained linear model folder (classifiers.models.load_model)
     work_dir: str | None = None
     gate: Gate = field(default_factory=Gate)
 
@@ -118,9 +119,15 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
                                             path=Path(opts.corpus) if opts.corpus else None)
     if opts.recall_max:
         test = test[::max(1, len(test) // opts.recall_max)][:opts.recall_max]  # every label
-    linear = train_standin_linear(texts_of(train), [e.label for e in train])
     out["recall_corpus"] = corpus_name
-    out["stage2"] = "STAND-IN TF-IDF+LR trained by the bench (bench.cascade.train_standin_linear)"
+    if opts.linear_dir:  # the classifiers room's trained linear model
+        import importlib
+
+        linear = importlib.import_module("classifiers.models").load_model(Path(opts.linear_dir))
+        out["stage2"] = f"classifiers.models.load_model({opts.linear_dir})"
+    else:
+        linear = train_standin_linear(texts_of(train), [e.label for e in train])
+        out["stage2"] = "STAND-IN TF-IDF+LR trained by the bench (bench.cascade.train_standin_linear)"
 
     log(f"2/6 stage 3 '{opts.model}': timing {opts.variant_sample} workload texts per variant")
     model, model_dir, real = build_model(opts.model, work / "model", opts.transformer_dir)

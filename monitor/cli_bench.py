@@ -36,6 +36,8 @@ import click
               help="A stage-3 variant wins only if its stance equals fp32's on this share of test texts.")
 @click.option("--transformer-dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="A fine-tuned sequence-classification model folder to use as stage 3 (overrides --model).")
+@click.option("--linear-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="A trained linear model folder (classifiers.models.load_model) to use as stage 2.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
 @click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
@@ -44,7 +46,7 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
               context_to_stage3: bool, min_agreement: float, transformer_dir: str | None,
-              work_dir: str | None,
+              linear_dir: str | None, work_dir: str | None,
               json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
@@ -58,7 +60,7 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
                    variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
                    ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
                    gate=Gate(context=context_to_stage3), min_agreement=min_agreement,
-                   transformer_dir=transformer_dir,
+                   transformer_dir=transformer_dir, linear_dir=linear_dir,
                    work_dir=work_dir)
     quiet = json_path == "-"
     result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
