@@ -30,12 +30,12 @@ run: $(STAMP)
 	$(BIN)/asn-monitor --config $(CONFIG) run --once
 
 test: $(STAMP) $(SYSTEM_STAMP)
-	$(BIN)/ruff check monitor classifiers sources storage tests
+	$(BIN)/ruff check monitor classifiers sources storage tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor classifiers sources storage tests
+	$(BIN)/ruff check monitor classifiers sources storage tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

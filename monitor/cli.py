@@ -67,12 +67,13 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_classify, cli_core, cli_model, cli_ops, cli_review
+    from monitor import cli_bench, cli_classify, cli_core, cli_model, cli_ops, cli_review
 
     cli_core.register(cli)
     cli_classify.register(cli)
     cli_model.register(cli)
     cli_review.register(cli)
+    cli_bench.register(cli)
     cli_ops.register(cli)
 
 

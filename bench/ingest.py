@@ -1,0 +1,90 @@
+"""DuckDB ingest: the row-wise ``Store.save_page`` against the column-wise bulk path.
+
+The pages carry workload items with raw bodies and one result each (2 % of
+them flags with evidence), so every table ``save_page`` touches is written.
+Classification is not part of this figure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.serve import pages_of
+from bench.workload import Labelled, WorkloadGenerator
+from monitor.model import Account, Page, Result, skb_category
+from monitor.pipeline import Normalised, snapshot
+from storage.bulk import BulkStore, load_accounts, table_bytes
+from storage.store import PageRecord, Store
+
+PAGE = 100  # a Bluesky listRecords page
+
+
+def _records(pages: Sequence[Page], labelled: Sequence[Labelled], run_id: int,
+             accounts: dict[str, str]) -> list[PageRecord]:
+    gold = {x.item.key: x.label for x in labelled}
+    out = []
+    for page in pages:
+        results = []
+        for f in page.items:
+            label = gold[f.item.key]
+            flagged = label in ("support", "oppose")
+            results.append(Result(f.item.key, flagged, 0.9 if flagged else 0.05,
+                                  "support" if flagged else "unrelated", (),
+                                  skb_category(f.item.kind), "bench", "bench", "1"))
+        norm = Normalised()
+        for f in page.items:
+            acc_id = accounts[f.item.actor]
+            norm.items.append((f, Account(acc_id, "", "", "", "", "bluesky", f.item.actor),
+                               f.item.text or ""))
+        out.append(PageRecord(run_id=run_id, source="bench", account_key=page.account_key,
+                              items=[(f, a.account_id, n) for f, a, n in norm.items],
+                              results=results, evidence=snapshot(norm, results),
+                              cursor=page.cursor))
+    return out
+
+
+def _time(store_cls: type[Store], path: Path, labelled: Sequence[Labelled], gen: WorkloadGenerator,
+          write: Callable[[Store, list[PageRecord]], None]) -> tuple[float, Store]:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    store = store_cls(path)
+    load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform, a.handle)
+                             for a in gen.accounts])
+    accounts = {a.handle: a.account_id for a in gen.accounts}
+    run_id = store.begin_run("bench")
+    records = _records(pages_of(labelled, PAGE), labelled, run_id, accounts)
+    t = time.perf_counter()
+    write(store, records)
+    return len(labelled) / (time.perf_counter() - t), store
+
+
+def measure_ingest(work: Path, n_row: int, n_bulk: int, seed: int) -> dict[str, Any]:
+    """Items per second through ``save_page`` (``n_row`` items) and the bulk paths (``n_bulk``)."""
+    gen = WorkloadGenerator(seed + 2)
+    labelled = gen.items(max(n_row, n_bulk))
+
+    def per_page(store: Store, records: list[PageRecord]) -> None:
+        for r in records:
+            store.save_page(r)
+
+    def batched(store: Store, records: list[PageRecord]) -> None:
+        assert isinstance(store, BulkStore)
+        for i in range(0, len(records), 10):
+            store.save_pages(records[i:i + 10])
+
+    row_rate, _ = _time(Store, work / "ingest-row.duckdb", labelled[:n_row], gen, per_page)
+    bulk_rate, _ = _time(BulkStore, work / "ingest-bulk.duckdb", labelled[:n_bulk], gen, per_page)
+    batch_rate, store = _time(BulkStore, work / "ingest-batch.duckdb", labelled[:n_bulk], gen, batched)
+    with store.db.connect() as con:
+        con.execute("CHECKPOINT")
+    size = table_bytes(store.db)
+    return {
+        "ingest_items_per_s": row_rate,
+        "ingest_bulk_items_per_s": bulk_rate,
+        "ingest_bulk_batched_items_per_s": batch_rate,
+        "ingest_page_size": PAGE,
+        "ingest_bytes_per_item": size["bytes"] / max(1, size["items"]),
+    }

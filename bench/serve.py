@@ -1,0 +1,153 @@
+"""The serving process: the cascade end to end (collect page -> classify -> store), measured.
+
+The benchmark runs this as ``python -m bench.serve SPEC.json OUT.json`` so that
+the peak RSS it reports belongs to a process holding only what serving needs:
+the matcher, the linear model, the stage-3 engine (ONNX Runtime for the ONNX
+variants: no PyTorch is imported then), DuckDB and the pages in flight.
+
+Each page goes through :func:`monitor.pipeline.process_page` (normalise,
+de-duplicate, classify, evidence, store) exactly as in a cycle; the store is
+:class:`storage.bulk.BulkStore` (column-wise ``save_page``) unless the spec asks
+for the row-wise ``Store``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.cascade import CascadeClassifier, CascadeStats, Gate, score
+from bench.workload import Labelled, WorkloadGenerator
+from classifiers.fast import Batching, FastTransformer, HeadedTransformer
+from classifiers.normalise import normalise
+from classifiers.testing import jabar_view
+from monitor.model import Account, Cursor, Fetched, Page, Raw
+from monitor.pipeline import AccountIndex, Pipeline, process_page
+from storage.bulk import BulkStore, load_accounts, table_bytes
+from storage.store import Store
+
+
+class BenchSource:
+    """A stand-in ``Source`` for pages the benchmark builds itself (never fetched from)."""
+
+    name = "bench"
+    platform = "bluesky"
+    version = "1"
+
+    def streams(self) -> Sequence[str]:
+        """One stream, like a firehose."""
+        return ["firehose"]
+
+    def fetch(self, account: Account, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
+        """Nothing: the benchmark hands pages to ``process_page`` directly."""
+        return iter(())
+
+
+def pages_of(labelled: Sequence[Labelled], page_size: int) -> list[Page]:
+    """Pages of ``page_size`` items with raw bodies (the item's JSON) and a cursor each."""
+    now = datetime.now(UTC)
+    pages = []
+    for start in range(0, len(labelled), page_size):
+        chunk = labelled[start:start + page_size]
+        fetched = [Fetched(x.item, Raw(json.dumps(x.item.to_json(), ensure_ascii=False).encode(),
+                                       "wss://jetstream.example/subscribe", now, "bench", "1"))
+                   for x in chunk]
+        pages.append(Page("firehose", fetched, cursor=Cursor("firehose", str(start + len(chunk)))))
+    return pages
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size, in MiB.
+
+    ``VmHWM`` is the high-water mark of this process's own address space. (Linux
+    carries ``ru_maxrss`` over from the parent across fork and exec, so a
+    serving process started by a big benchmark process would report the
+    parent's peak.)
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_cascade(spec: Mapping[str, Any]) -> CascadeClassifier:
+    """The cascade from the spec's saved models (real classifiers slot in here at merge)."""
+    import joblib
+
+    linear = joblib.load(spec["linear"])
+    head, columns = joblib.load(spec["head"])
+    engine = FastTransformer.from_pretrained(Path(spec["model_dir"]), backend=spec["backend"],
+                                             output=spec.get("output", "mean"), batching=Batching(),
+                                             threads=int(spec["threads"]))
+    transformer = HeadedTransformer(engine, head, columns)
+    return CascadeClassifier(linear, transformer, gate=Gate(**spec.get("gate", {})),
+                             version=str(spec.get("version", "bench")), keep_decisions=True)
+
+
+def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Run the workload of ``spec`` through the cascade and the store; return the figures."""
+    cascade = build_cascade(spec)
+    gen = WorkloadGenerator(int(spec["seed"]), accounts=int(spec.get("accounts", 500)))
+    labelled = gen.items(int(spec["items"]))
+    store: Store = (Store if spec.get("store") == "save_page" else BulkStore)(spec["db"])
+    load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform, a.handle)
+                             for a in gen.accounts])
+    view = jabar_view()
+    index = AccountIndex.build(store.current_handles())
+    page_size = int(spec.get("page_size", 2000))
+    source = BenchSource()
+    pipeline = Pipeline(store=store, sources=[source], classifier=cascade,
+                        registries=lambda _i: view, normalise=lambda t: normalise(t).text,
+                        batch_size=page_size)
+    pages = pages_of(labelled, page_size)
+    cascade.classify([x.item for x in labelled[:64]], view)  # warm-up, not stored
+    cascade.stats = CascadeStats()
+    run_id = store.begin_run("bench")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    flagged = 0
+    for page in pages:
+        flagged += process_page(pipeline, source, page, run_id, index, view).flagged
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    store.finish_run(run_id, "ok")
+    with store.db.connect() as con:
+        con.execute("CHECKPOINT")
+    size = table_bytes(store.db)
+    decisions = cascade.stats.decisions
+    s = score([x.label for x in labelled], [decisions.get(x.item.key, False) for x in labelled])
+    st = cascade.stats
+    classify_s = sum(st.seconds.values())
+    return {
+        "items": len(labelled), "seconds": seconds, "cascade_items_per_s": len(labelled) / seconds,
+        "cpu_seconds": cpu_seconds, "cascade_items_per_cpu_s": len(labelled) / cpu_seconds,
+        "cascade_classify_items_per_s": len(labelled) / classify_s if classify_s else 0.0,
+        "stage_seconds": st.seconds, "pipeline_and_store_seconds": seconds - classify_s,
+        "stage3_items": st.stage3_items,
+        "stage3_fraction": st.stage3_items / max(1, st.items), "flags": flagged,
+        "workload_recall": s.recall, "workload_precision": s.precision,
+        "workload_partisan": s.n_partisan, "db_bytes": size["bytes"],
+        "bytes_per_item": size["bytes"] / max(1, size["items"]),
+        "store": spec.get("store", "bulk"), "page_size": page_size,
+        "torch_imported": "torch" in sys.modules, "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.serve SPEC.json OUT.json``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    spec = json.loads(Path(args[0]).read_text())
+    Path(args[1]).write_text(json.dumps(serve(spec), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""``asn-monitor bench``: the throughput, recall, memory and audit-query benchmark (issue 7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("bench")
+@click.option("--items", type=click.IntRange(min=10), default=10_000, show_default=True,
+              help="Workload items for the end-to-end cascade run.")
+@click.option("--model", type=click.Choice(["minilm", "indobert-base", "tiny"]), default="minilm",
+              show_default=True, help="Stage-3 transformer (tiny: the CI smoke model).")
+@click.option("--audit-sizes", default="1000000,10000000", show_default=True,
+              help="Comma-separated store sizes (items) to time the audit queries on; '' skips.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Intra-op threads (default: every core this process may use).")
+@click.option("--page-size", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Items per page in the end-to-end run.")
+@click.option("--variant-sample", type=click.IntRange(min=8), default=256, show_default=True,
+              help="Workload texts each stage-3 variant is timed on.")
+@click.option("--recall-max", type=click.IntRange(min=1), default=None,
+              help="Use at most this many test-split texts for recall (default: all).")
+@click.option("--head-train", type=click.IntRange(min=8), default=None,
+              help="Train the stage-3 head on at most this many texts (default: all).")
+@click.option("--ingest-items", type=click.IntRange(min=10), default=2000, show_default=True,
+              help="Items written through the row-wise Store.save_page.")
+@click.option("--corpus-size", type=click.IntRange(min=40), default=1600, show_default=True,
+              help="Synthetic training texts when classifiers/data/seed_corpus.jsonl is absent.")
+@click.option("--corpus", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Seed corpus JSONL for recall (default: classifiers/data/seed_corpus.jsonl if present).")
+@click.option("--context-to-stage3/--no-context-to-stage3", default=False, show_default=True,
+              help="Send items with election words but no registry target to the transformer.")
+@click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.97, show_default=True,
+              help="A stage-3 variant wins only if its stance equals fp32's on this share of test texts.")
+@click.option("--transformer-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="A fine-tuned sequence-classification model folder to use as stage 3 (overrides --model).")
+@click.option("--linear-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="A trained linear model folder (classifiers.models.load_model) to use as stage 2.")
+@click.option("--work-dir", type=click.Path(file_okay=False), default=None,
+              help="Keep models and databases here (default: a temporary folder, removed).")
+@click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
+              help="Write the figures as JSON to PATH ('--json' alone: stdout, no table).")
+def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
+              variant_sample: int, recall_max: int | None, head_train: int | None,
+              ingest_items: int, corpus_size: int, corpus: str | None,
+              context_to_stage3: bool, min_agreement: float, transformer_dir: str | None,
+              linear_dir: str | None, work_dir: str | None,
+              json_path: str | None) -> None:
+    """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
+    import json
+
+    from bench.cascade import Gate
+    from bench.report import print_report
+    from bench.run import Options, run_bench
+
+    sizes = tuple(int(s) for s in audit_sizes.replace("_", "").split(",") if s.strip())
+    opts = Options(items=items, model=model, audit_sizes=sizes, threads=threads, page_size=page_size,
+                   variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
+                   ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
+                   gate=Gate(context=context_to_stage3), min_agreement=min_agreement,
+                   transformer_dir=transformer_dir, linear_dir=linear_dir,
+                   work_dir=work_dir)
+    quiet = json_path == "-"
+    result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
+    if quiet:
+        click.echo(text)
+        return
+    print_report(result)
+    if json_path:
+        Path(json_path).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {json_path}", err=True)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``bench`` to the command group."""
+    cli.add_command(bench_cmd)

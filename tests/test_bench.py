@@ -1,0 +1,158 @@
+"""The benchmark (issue 7): a tiny end-to-end run, and the parts that must stay correct when fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.cascade import CachingMatcher, CascadeClassifier, score
+from bench.ingest import PAGE, _records
+from bench.serve import pages_of
+from bench.workload import WorkloadGenerator
+from classifiers.fast import NAIVE, Batching, FastTransformer, batches, load_tokenizer
+from classifiers.matcher import RegistryMatcher
+from classifiers.testing import jabar_view
+from monitor.testing import invoke
+from storage.bulk import BulkStore, load_accounts
+from storage.store import Store
+
+KEYS = ("naive_items_per_s", "cascade_items_per_s", "cascade_recall", "naive_recall",
+        "transformer_items_per_s", "ingest_items_per_s", "peak_rss_mb", "audit_query_ms_10m")
+
+
+def test_bench_command_writes_every_key(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    res = invoke(["bench", "--items", "300", "--model", "tiny", "--audit-sizes", "20000",
+                  "--variant-sample", "32", "--ingest-items", "200", "--corpus-size", "200", "--threads", "1",
+                  "--json", str(out)])
+    assert res.exit_code == 0, res.stderr
+    import json
+
+    r = json.loads(out.read_text())
+    for key in KEYS:
+        assert key in r
+    for key in KEYS[:-1]:
+        assert r[key] > 0, key
+    assert r["audit_query_ms_10m"] is None  # only run at 10 million items
+    assert r["audit"]["20000"]["max_median_ms"] > 0
+    assert r["ingest_bulk_items_per_s"] > 0
+    assert r["serving"]["items"] == 300
+    assert not r["serving"]["torch_imported"] or r["winner_backend"].startswith("torch")
+    assert "cascade end to end" in res.stdout
+
+
+def _tiny(tmp_path: Path) -> tuple[object, object]:
+    from bench.transformer import build_model
+
+    model, model_dir, _ = build_model("tiny", tmp_path / "tiny")
+    return model, load_tokenizer(model_dir)
+
+
+@pytest.mark.parametrize("backend", ["torch", "torch-int8", "onnx", "onnx-int8"])
+def test_fast_transformer_keeps_order_and_matches_naive(tmp_path: Path, backend: str) -> None:
+    model, tok = _tiny(tmp_path)
+    texts = ["satu", "dua kata di sini ya", "tiga", "rapat koordinasi di kantor dinas hari ini " * 3,
+             "", "hujan"] * 7
+    naive = FastTransformer.from_torch(model, tok, backend="torch", output="mean", batching=NAIVE)
+    fast = FastTransformer.from_torch(model, tok, backend=backend, output="mean",  # type: ignore[arg-type]
+                                      batching=Batching(batch_size=8), work_dir=tmp_path / "onnx")
+    a, b = naive.run(texts), fast.run(texts)
+    assert a.shape == b.shape
+    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cos.min() > (0.999 if "int8" not in backend else 0.9)
+
+
+def test_batches_sort_and_pad_only_to_the_longest() -> None:
+    ids = [[1, 2, 3], [1], [1, 2], [1, 2, 3, 4, 5]]
+    got = list(batches(ids, Batching(batch_size=2)))
+    assert [list(p) for p, _, _ in got] == [[1, 2], [0, 3]]
+    assert [x.shape[1] for _, x, _ in got] == [2, 5]
+    assert got[0][2].tolist() == [[1, 0], [1, 1]]
+    naive = list(batches(ids, NAIVE))
+    assert all(x.shape[1] == 64 for _, x, _ in naive)
+
+
+def test_caching_matcher_gives_the_same_results() -> None:
+    gen = WorkloadGenerator(3)
+    view = jabar_view()
+    plain, cached = RegistryMatcher(), CachingMatcher()
+    for x in gen.items(300):
+        regs = view.for_item(x.item)
+        assert plain.match(x.item, regs) == cached.match(x.item, regs)
+
+
+def test_cascade_sends_only_political_or_unsure_items_to_stage_3() -> None:
+    class Fixed:
+        def __init__(self, row: list[float]) -> None:
+            self.row, self.calls = row, 0
+
+        def predict_proba(self, texts: list[str]) -> np.ndarray:
+            self.calls += len(texts)
+            return np.array([self.row] * len(texts))
+
+    linear, transformer = Fixed([0.01, 0.01, 0.08, 0.9]), Fixed([0.9, 0.0, 0.05, 0.05])
+    cascade = CascadeClassifier(linear, transformer)
+    gen = WorkloadGenerator(5, partisan=0.2, neutral=0.1)
+    labelled = gen.items(200)
+    results = cascade.classify([x.item for x in labelled], jabar_view())
+    assert linear.calls == 200
+    assert 0 < transformer.calls < 200
+    s = score([x.label for x in labelled], [r.flagged for r in results])
+    assert s.recall == 1.0  # every partisan item names a candidate, so reaches stage 3
+
+
+def test_bulk_store_writes_the_same_rows_as_save_page(tmp_path: Path) -> None:
+    gen = WorkloadGenerator(9, partisan=0.1)
+    labelled = gen.items(250)
+    counts = []
+    for cls, name in ((Store, "row.duckdb"), (BulkStore, "bulk.duckdb")):
+        store = cls(tmp_path / name)
+        load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform,
+                                  a.handle) for a in gen.accounts])
+        run_id = store.begin_run("test")
+        records = _records(pages_of(labelled, PAGE), labelled, run_id,
+                           {a.handle: a.account_id for a in gen.accounts})
+        flags = [f for r in records for f in store.save_page(r)]
+        with store.db.connect() as con:
+            counts.append({
+                t: con.execute(f"SELECT count(*) FROM {t}").fetchone()  # noqa: S608
+                for t in ("raw_items", "items", "classifications", "flags", "evidence",
+                          "source_cursors")
+            } | {"run": con.execute("SELECT items_new, flags_new FROM runs").fetchone(),
+                 "items": con.execute("SELECT item_key, norm_text, account_id, kind FROM items "
+                                      "ORDER BY 1").fetchall(),
+                 "flags": con.execute("SELECT f.item_key, c.item_key FROM flags f JOIN "
+                                      "classifications c ON c.id = f.classification_id "
+                                      "ORDER BY 1").fetchall(),
+                 "n_flag_ids": len(flags)})
+    assert counts[0] == counts[1]
+    assert counts[0]["n_flag_ids"] > 0
+
+
+def test_bench_takes_a_fine_tuned_classifier_folder(tmp_path: Path) -> None:
+    """The real stage-3 model (a sequence-classification folder) plugs in with --transformer-dir."""
+    import json
+    import shutil
+
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from bench.transformer import minilm_dir
+
+    labels = ["unrelated", "support", "oppose", "neutral"]  # not STANCES order, on purpose
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, num_labels=4, id2label=dict(enumerate(labels)),
+                     label2id={lab: i for i, lab in enumerate(labels)})
+    folder = tmp_path / "clf"
+    BertForSequenceClassification(cfg).save_pretrained(str(folder))
+    shutil.copy(minilm_dir() / "tokenizer.json", folder / "tokenizer.json")
+    out = tmp_path / "bench.json"
+    res = invoke(["bench", "--items", "200", "--transformer-dir", str(folder), "--audit-sizes", "",
+                  "--variant-sample", "16", "--ingest-items", "100", "--corpus-size", "100",
+                  "--threads", "1", "--json", str(out)])
+    assert res.exit_code == 0, res.stderr
+    r = json.loads(out.read_text())
+    assert r["transformer_dir"] == str(folder)
+    assert r["serving"]["items"] == 200 and r["cascade_items_per_s"] > 0
+    assert r["audit_query_ms_10m"] is None and r["audit"] == {}
