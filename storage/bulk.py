@@ -228,7 +228,8 @@ def generate_audit_data(db: Database, n_items: int, *, flag_rate: float = 0.02,
             "c.score, c.stance, '[\"cand-' || (c.id % 7) || '\"]', c.category, i.created_at, 1 "
             "FROM classifications c JOIN items i USING (item_key) WHERE c.flagged")
         con.execute(
-            "INSERT INTO reviews SELECT row_number() OVER (ORDER BY flag_id), flag_id, "
+            "INSERT INTO reviews (review_id, flag_id, decision, reason, note, reviewer, decided_at) "
+            "SELECT row_number() OVER (ORDER BY flag_id), flag_id, "
             "['confirmed','dismissed','escalated'][1 + flag_id % 3], NULL, NULL, "
             "'reviewer-' || (flag_id % 60), created_at + to_minutes(30 + (hash(flag_id) % 4320)::BIGINT) "
             "FROM flags WHERE hash(flag_id) % 1000 < ?", [int(reviewed * 1000)])
