@@ -22,6 +22,7 @@ from monitor.errors import AccountUnavailable, BadItem, ConfigError, RetryLater,
 from monitor.model import Account, Cursor, Fetched, Item, Kind, Page, Skipped, Subject
 from sources.base import SourceContext, SourceSettings, register
 from sources.common import (
+    IDENTITY_STREAM,
     Identity,
     Walk,
     identity_of,
@@ -30,6 +31,7 @@ from sources.common import (
     obj,
     older_than,
     parse_time,
+    renamed,
     scan_cursor,
     scan_done,
 )
@@ -147,12 +149,8 @@ class XSource:
         """An identity page, then pages of new tweets, newest first."""
         ident = self.identify(account, cursors)
         yield Page(account.key, cursor=ident.cursor())
-        previous = identity_of(cursors)
-        renamed_from = (
-            previous.handle
-            if previous and previous.id == ident.id and previous.handle != ident.handle
-            else None
-        )
+        change = renamed(cursors.get(IDENTITY_STREAM), ident.cursor())
+        renamed_from = change[0] if change else None
         state = Walk.decode(cursors.get("tweets"))
         horizon = self.settings.horizon()
         while True:
