@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -121,14 +120,3 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
         evidence_files=images,
     )
     return pipeline, inputs
-
-
-def default_paths(settings: Settings) -> dict[str, Path]:
-    """The paths the settings resolve to (printed by ``status``)."""
-    return {
-        "database": settings.db_path,
-        "roster": settings.resolve(settings.inputs.roster),
-        "regions": settings.resolve(settings.inputs.regions),
-        "models": settings.resolve(settings.classifier.model_dir),
-        "transformer": settings.resolve(settings.classifier.transformer_dir),
-    }

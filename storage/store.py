@@ -238,14 +238,6 @@ class Store:
             )
             con.execute("UPDATE runs SET errors = errors + 1 WHERE run_id = ?", [run_id])
 
-    def add_skipped(self, run_id: int, count: int) -> None:
-        """Count items skipped outside any page (e.g. a source that failed midway)."""
-        with self.db.transaction() as con:
-            con.execute(
-                "UPDATE runs SET items_skipped = items_skipped + ? WHERE run_id = ?",
-                [count, run_id],
-            )
-
     def save_page(self, page: PageRecord) -> list[int]:
         """Write one page whole, in one transaction; returns the new flag ids."""
         with self.db.transaction() as con:
