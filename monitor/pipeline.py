@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from monitor.errors import AccountUnavailable, ConfigError, SourceError, StorageError
+from monitor.errors import AccountUnavailable, AsnMonitorError, ConfigError, SourceError
 from monitor.model import (
     Account,
     Classifier,
@@ -245,7 +245,8 @@ def classify(items: Sequence[Item], classifier: Classifier, view: RegistryView,
         batch = items[start:start + batch_size]
         got = classifier.classify(batch, view)
         if len(got) != len(batch):
-            raise StorageError(
+            # A broken classifier contract, not a storage fault: nothing of the page is stored.
+            raise AsnMonitorError(
                 f"classifier {classifier.name} returned {len(got)} results for {len(batch)} items")
         results.extend(got)
     return results
