@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from monitor.cli import CliState, console, emit_json, pass_state, table
+from monitor.errors import InputError
 from monitor.pipeline import CycleStats, require_sources, run_cycle
 
 
@@ -32,6 +33,9 @@ def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool, l
         install_signal_handlers(stop)
     pipeline, _ = build_pipeline(settings)
     require_sources(pipeline.sources, f"{settings.file}: sources")
+    unknown = sorted(set(only) - {s.name for s in pipeline.sources})
+    if unknown:
+        raise InputError(f"--source {', '.join(unknown)}: no enabled source of that name in {settings.file}")
     if not once:
         from monitor.daemon import run_daemon
 

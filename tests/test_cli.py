@@ -127,3 +127,9 @@ def test_classify_reports_bad_lines_and_missing_input(cli: Cli, tmp_path: Path) 
     assert "bad-items.jsonl:2" in result.stderr and len(result.stdout.splitlines()) == 4
     missing = cli("classify", str(tmp_path / "none.jsonl"))
     assert missing.exit_code == 2 and "file not found" in missing.stderr
+
+
+def test_run_names_an_unknown_source(cli: Cli) -> None:
+    result = cli("run", "--once", "--source", "tiktok")
+    assert result.exit_code == 2
+    assert "--source tiktok: no enabled source of that name" in result.stderr
