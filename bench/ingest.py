@@ -1,4 +1,4 @@
-"""DuckDB ingest: the row-wise ``Store.save_page`` against the column-wise bulk path.
+"""DuckDB ingest: ``Store.save_page`` (one page a transaction) and ``Store.save_pages`` (ten).
 
 The pages carry workload items with raw bodies and one result each (2 % of
 them flags with evidence), so every table ``save_page`` touches is written.
@@ -16,7 +16,7 @@ from bench.serve import pages_of
 from bench.workload import Labelled, WorkloadGenerator
 from monitor.model import Account, Page, Result, skb_category
 from monitor.pipeline import Normalised, snapshot
-from storage.bulk import BulkStore, load_accounts, table_bytes
+from storage.bulk import load_accounts, table_bytes
 from storage.store import PageRecord, Store
 
 PAGE = 100  # a Bluesky listRecords page
@@ -46,11 +46,11 @@ def _records(pages: Sequence[Page], labelled: Sequence[Labelled], run_id: int,
     return out
 
 
-def _time(store_cls: type[Store], path: Path, labelled: Sequence[Labelled], gen: WorkloadGenerator,
+def _time(path: Path, labelled: Sequence[Labelled], gen: WorkloadGenerator,
           write: Callable[[Store, list[PageRecord]], None]) -> tuple[float, Store]:
     path.unlink(missing_ok=True)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
-    store = store_cls(path)
+    store = Store(path)
     load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform, a.handle)
                              for a in gen.accounts])
     accounts = {a.handle: a.account_id for a in gen.accounts}
@@ -61,30 +61,27 @@ def _time(store_cls: type[Store], path: Path, labelled: Sequence[Labelled], gen:
     return len(labelled) / (time.perf_counter() - t), store
 
 
-def measure_ingest(work: Path, n_row: int, n_bulk: int, seed: int) -> dict[str, Any]:
-    """Items per second through ``save_page`` (``n_row`` items) and the bulk paths (``n_bulk``)."""
+def measure_ingest(work: Path, n_items: int, seed: int) -> dict[str, Any]:
+    """Items per second through ``save_page`` and ``save_pages`` (ten pages), ``n_items`` each."""
     gen = WorkloadGenerator(seed + 2)
-    labelled = gen.items(max(n_row, n_bulk))
+    labelled = gen.items(n_items)
 
     def per_page(store: Store, records: list[PageRecord]) -> None:
         for r in records:
             store.save_page(r)
 
     def batched(store: Store, records: list[PageRecord]) -> None:
-        assert isinstance(store, BulkStore)
         for i in range(0, len(records), 10):
             store.save_pages(records[i:i + 10])
 
-    row_rate, _ = _time(Store, work / "ingest-row.duckdb", labelled[:n_row], gen, per_page)
-    bulk_rate, _ = _time(BulkStore, work / "ingest-bulk.duckdb", labelled[:n_bulk], gen, per_page)
-    batch_rate, store = _time(BulkStore, work / "ingest-batch.duckdb", labelled[:n_bulk], gen, batched)
+    page_rate, _ = _time(work / "ingest-page.duckdb", labelled, gen, per_page)
+    batch_rate, store = _time(work / "ingest-batch.duckdb", labelled, gen, batched)
     with store.db.connect() as con:
         con.execute("CHECKPOINT")
     size = table_bytes(store.db)
     return {
-        "ingest_items_per_s": row_rate,
-        "ingest_bulk_items_per_s": bulk_rate,
-        "ingest_bulk_batched_items_per_s": batch_rate,
+        "ingest_items_per_s": page_rate,
+        "ingest_batched_items_per_s": batch_rate,
         "ingest_page_size": PAGE,
         "ingest_bytes_per_item": size["bytes"] / max(1, size["items"]),
     }

@@ -12,7 +12,7 @@ Steps (each timed on this machine's CPU, with ``threads`` intra-op threads):
    where they say political or unsure);
 4. the cascade end to end on ``items`` workload items, in a separate serving
    process (:mod:`bench.serve`), whose peak RSS is reported;
-5. DuckDB ingest: ``Store.save_page`` against the column-wise bulk path;
+5. DuckDB ingest: ``Store.save_page`` and ``Store.save_pages`` (ten pages a transaction);
 6. the standard audit queries on synthetic stores of each ``audit_sizes``.
 """
 
@@ -204,10 +204,10 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     out["bytes_per_item"] = served["bytes_per_item"]
     del model, variants, naive, winner, fp32, cascade
 
-    log("5/6 DuckDB ingest: Store.save_page vs column-wise bulk path")
+    log("5/6 DuckDB ingest: Store.save_page and Store.save_pages")
     from bench.ingest import measure_ingest
 
-    out.update(measure_ingest(work, opts.ingest_items, max(opts.items, opts.ingest_items), opts.seed))
+    out.update(measure_ingest(work, max(opts.items, opts.ingest_items), opts.seed))
 
     log(f"6/6 audit queries at {', '.join(f'{n:,}' for n in opts.audit_sizes)} items")
     out["audit"] = {}

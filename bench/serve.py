@@ -6,9 +6,8 @@ the matcher, the linear model, the stage-3 engine (ONNX Runtime for the ONNX
 variants: no PyTorch is imported then), DuckDB and the pages in flight.
 
 Each page goes through :func:`monitor.pipeline.process_page` (normalise,
-de-duplicate, classify, evidence, store) exactly as in a cycle; the store is
-:class:`storage.bulk.BulkStore` (column-wise ``save_page``) unless the spec asks
-for the row-wise ``Store``.
+de-duplicate, classify, evidence, store) exactly as in a cycle, into the
+pipeline's own ``Store``.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from classifiers.normalise import normalise
 from classifiers.testing import jabar_view
 from monitor.model import Account, Cursor, Fetched, Page, Raw
 from monitor.pipeline import AccountIndex, Pipeline, process_page
-from storage.bulk import BulkStore, load_accounts, table_bytes
+from storage.bulk import load_accounts, table_bytes
 from storage.store import Store
 
 
@@ -98,7 +97,7 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
     cascade = build_cascade(spec)
     gen = WorkloadGenerator(int(spec["seed"]), accounts=int(spec.get("accounts", 500)))
     labelled = gen.items(int(spec["items"]))
-    store: Store = (Store if spec.get("store") == "save_page" else BulkStore)(spec["db"])
+    store = Store(spec["db"])
     load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform, a.handle)
                              for a in gen.accounts])
     view = jabar_view()
@@ -136,7 +135,7 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
         "workload_recall": s.recall, "workload_precision": s.precision,
         "workload_partisan": s.n_partisan, "db_bytes": size["bytes"],
         "bytes_per_item": size["bytes"] / max(1, size["items"]),
-        "store": spec.get("store", "bulk"), "page_size": page_size,
+        "store": "save_page", "page_size": page_size,
         "torch_imported": "torch" in sys.modules, "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -25,7 +25,7 @@ import click
 @click.option("--head-train", type=click.IntRange(min=8), default=None,
               help="Train the stage-3 head on at most this many texts (default: all).")
 @click.option("--ingest-items", type=click.IntRange(min=10), default=2000, show_default=True,
-              help="Items written through the row-wise Store.save_page.")
+              help="Items written through Store.save_page (and again through save_pages).")
 @click.option("--corpus-size", type=click.IntRange(min=40), default=1600, show_default=True,
               help="Synthetic training texts when classifiers/data/seed_corpus.jsonl is absent.")
 @click.option("--corpus", type=click.Path(dir_okay=False, exists=True), default=None,

@@ -1,163 +1,23 @@
-"""Column-wise writes and synthetic audit data, for throughput (issue 7).
+"""Bulk roster loading and synthetic audit data, for the benchmark (issue 7).
 
-``Store.save_page`` writes one row per statement (three statements per item),
-which caps ingest at a few hundred items a second. :func:`save_pages` writes the
-same rows into the same tables, but a column at a time (one ``INSERT ... SELECT
-unnest(?)`` per table), for one or many pages in one transaction. Cursors are
-written in the same transaction as their pages, so a crash still loses or
-repeats no page. :class:`BulkStore` is a ``Store`` whose ``save_page`` uses it:
-a drop-in for the pipeline.
-
-The second half generates synthetic accounts, items, classifications, flags and
-reviews inside DuckDB (``range``), and runs the standard audit queries against the
-m001 tables directly, so the benchmark can time them at 1 and 10 million items.
+Pages are written by ``Store.save_page`` / ``Store.save_pages`` (column-wise,
+one statement per table): there is one write path for collected items, and the
+benchmark times it. This module only adds what the benchmark needs besides:
+:func:`load_accounts` loads a synthetic roster in two statements, and the second
+half generates synthetic accounts, items, classifications, flags and reviews
+inside DuckDB (``range``), and runs the standard audit queries against the m001
+tables directly, so the benchmark can time them at 1 and 10 million items.
 """
 
 from __future__ import annotations
 
-import json
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import duckdb
 
 from storage.db import Database
-from storage.store import PageRecord, Store, _write_evidence, _write_handles
-
-
-def _j(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]],
-                    values: Sequence[Sequence[Any]], verb: str = "INSERT OR IGNORE") -> None:
-    """Insert ``values`` (one list per column) into ``table`` with one statement."""
-    if not values or not values[0]:
-        return
-    names = ", ".join(c for c, _ in columns)
-    cols = ", ".join(f"unnest(?::{t}[]) AS {c}" for c, t in columns)
-    con.execute(f"{verb} INTO {table} ({names}) SELECT * FROM (SELECT {cols})",  # noqa: S608
-                [list(v) for v in values])
-
-
-_RAW = (("sha256", "VARCHAR"), ("body", "BLOB"), ("size", "BIGINT"), ("source_url", "VARCHAR"),
-        ("status", "INTEGER"), ("headers", "JSON"), ("fetched_at", "TIMESTAMPTZ"),
-        ("connector", "VARCHAR"), ("connector_version", "VARCHAR"))
-_ITEMS = (("item_key", "VARCHAR"), ("platform", "VARCHAR"), ("item_id", "VARCHAR"),
-          ("source", "VARCHAR"), ("kind", "VARCHAR"), ("actor", "VARCHAR"), ("actor_id", "VARCHAR"),
-          ("account_id", "VARCHAR"), ("created_at", "TIMESTAMPTZ"), ("text", "VARCHAR"),
-          ("url", "VARCHAR"), ("subject_id", "VARCHAR"), ("subject_author", "VARCHAR"),
-          ("subject_text", "VARCHAR"), ("subject_url", "VARCHAR"), ("extra", "JSON"),
-          ("norm_text", "VARCHAR"), ("raw_sha256", "VARCHAR"), ("first_seen_at", "TIMESTAMPTZ"),
-          ("run_id", "BIGINT"))
-_CLASSIFICATIONS = (("id", "BIGINT"), ("item_key", "VARCHAR"), ("model", "VARCHAR"),
-                    ("version", "VARCHAR"), ("flagged", "BOOLEAN"), ("score", "DOUBLE"),
-                    ("stance", "VARCHAR"), ("targets", "JSON"), ("category", "VARCHAR"),
-                    ("explanation", "VARCHAR"), ("classified_at", "TIMESTAMPTZ"), ("run_id", "BIGINT"))
-
-
-def save_pages(con: duckdb.DuckDBPyConnection, pages: Sequence[PageRecord]) -> list[int]:
-    """Write ``pages`` on ``con`` (inside the caller's transaction); returns the new flag ids.
-
-    The rows are those ``Store.save_page`` writes, page by page.
-    """
-    now = datetime.now(UTC)
-    raw_cols: list[list[Any]] = [[] for _ in _RAW]
-    item_cols: list[list[Any]] = [[] for _ in _ITEMS]
-    seen_raw: set[str] = set()
-    for page in pages:
-        for fetched, account_id, norm in page.items:
-            raw, item = fetched.raw, fetched.item
-            sha = raw.sha256
-            if sha not in seen_raw:
-                seen_raw.add(sha)
-                for col, v in zip(raw_cols, (sha, zlib.compress(raw.body, 6), len(raw.body),
-                                             raw.source_url, raw.status, _j(dict(raw.headers)),
-                                             raw.fetched_at, raw.connector, raw.connector_version),
-                                  strict=True):
-                    col.append(v)
-            s = item.subject
-            row = (item.key, item.platform, item.id, page.source, item.kind, item.actor,
-                   item.actor_id, account_id, item.created_at, item.text, item.url,
-                   s.id if s else None, s.author if s else None, s.text if s else None,
-                   s.url if s else None, _j(dict(item.extra)), norm, sha, now, page.run_id)
-            for col, v in zip(item_cols, row, strict=True):
-                col.append(v)
-    _insert_columns(con, "raw_items", _RAW, raw_cols)
-    _insert_columns(con, "items", _ITEMS, item_cols)
-    flag_ids: list[int] = []
-    for page in pages:
-        flag_ids.extend(_save_results(con, page, now))
-    return flag_ids
-
-
-def _save_results(con: duckdb.DuckDBPyConnection, page: PageRecord, now: datetime) -> list[int]:
-    n = len(page.results)
-    ids: list[int] = []
-    if n:
-        got = con.execute("SELECT nextval('seq_classifications') FROM range(?)", [n]).fetchall()
-        ids = [int(r[0]) for r in got]
-        rows = [(cid, r.item_key, r.model, r.version, r.flagged, r.score, r.stance, _j(r.targets),
-                 r.category, r.explanation, now, page.run_id)
-                for cid, r in zip(ids, page.results, strict=True)]
-        _insert_columns(con, "classifications", _CLASSIFICATIONS,
-                        [list(c) for c in zip(*rows, strict=True)], verb="INSERT")
-    accounts = {f.item.key: acc for f, acc, _ in page.items}
-    flag_ids: dict[str, int] = {}
-    for cid, r in zip(ids, page.results, strict=True):
-        if not r.flagged:  # flags are a few per cent of items: one statement each is fine
-            continue
-        flag = con.execute(
-            "INSERT INTO flags (item_key, classification_id, account_id, score, stance, "
-            "targets, category, created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (item_key) DO NOTHING RETURNING flag_id",
-            [r.item_key, cid, accounts.get(r.item_key), r.score, r.stance, _j(r.targets),
-             r.category, now, page.run_id],
-        ).fetchone()
-        if flag is not None:
-            flag_ids[r.item_key] = int(flag[0])
-    _write_evidence(con, page, flag_ids)
-    _write_handles(con, page)
-    if page.cursor is not None:
-        con.execute(
-            "INSERT INTO source_cursors VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (source, account_key, stream) DO UPDATE SET "
-            "value = excluded.value, updated_at = excluded.updated_at",
-            [page.source, page.account_key, page.cursor.stream, page.cursor.value, now],
-        )
-    con.execute(
-        "UPDATE runs SET items_seen = items_seen + ?, items_new = items_new + ?, "
-        "items_duplicate = items_duplicate + ?, items_skipped = items_skipped + ?, "
-        "flags_new = flags_new + ? WHERE run_id = ?",
-        [len(page.items) + page.duplicates, len(page.items), page.duplicates,
-         len(page.skipped), len(flag_ids), page.run_id],
-    )
-    if page.skipped:
-        _insert_columns(
-            con, "run_errors",
-            (("run_id", "BIGINT"), ("source", "VARCHAR"), ("account_key", "VARCHAR"),
-             ("error_type", "VARCHAR"), ("message", "VARCHAR"), ("occurred_at", "TIMESTAMPTZ")),
-            [[page.run_id] * len(page.skipped), [page.source] * len(page.skipped),
-             [page.account_key] * len(page.skipped), ["skipped"] * len(page.skipped),
-             [f"{w}: {y}" for w, y in page.skipped], [now] * len(page.skipped)], verb="INSERT")
-    return list(flag_ids.values())
-
-
-class BulkStore(Store):
-    """A ``Store`` whose ``save_page`` writes column-wise; ``save_pages`` takes many pages."""
-
-    def save_page(self, page: PageRecord) -> list[int]:
-        """Write one page whole, in one transaction, column-wise; returns the new flag ids."""
-        return self.save_pages([page])
-
-    def save_pages(self, pages: Sequence[PageRecord]) -> list[int]:
-        """Write several pages in one transaction; returns the new flag ids."""
-        with self.db.transaction() as con:
-            return save_pages(con, pages)
+from storage.store import insert_columns
 
 
 def load_accounts(db: Database, rows: Sequence[tuple[str, str, str, str, str, str, str]]) -> int:
@@ -167,16 +27,16 @@ def load_accounts(db: Database, rows: Sequence[tuple[str, str, str, str, str, st
     if not cols:
         return 0
     with db.transaction() as con:
-        _insert_columns(con, "accounts", (("account_id", "VARCHAR"), ("name", "VARCHAR"),
-                                          ("nip", "VARCHAR"), ("agency", "VARCHAR"),
-                                          ("region", "VARCHAR"), ("updated_at", "TIMESTAMPTZ")),
-                        [*cols[:5], [now] * len(rows)])
-        _insert_columns(con, "account_handles",
-                        (("account_id", "VARCHAR"), ("platform", "VARCHAR"), ("handle", "VARCHAR"),
-                         ("first_seen", "TIMESTAMPTZ"), ("last_seen", "TIMESTAMPTZ"),
-                         ("seen_by", "VARCHAR")),
-                        [cols[0], cols[5], cols[6], [now] * len(rows), [now] * len(rows),
-                         ["roster"] * len(rows)], verb="INSERT")
+        insert_columns(con, "accounts", (("account_id", "VARCHAR"), ("name", "VARCHAR"),
+                                         ("nip", "VARCHAR"), ("agency", "VARCHAR"),
+                                         ("region", "VARCHAR"), ("updated_at", "TIMESTAMPTZ")),
+                       [*cols[:5], [now] * len(rows)])
+        insert_columns(con, "account_handles",
+                       (("account_id", "VARCHAR"), ("platform", "VARCHAR"), ("handle", "VARCHAR"),
+                        ("first_seen", "TIMESTAMPTZ"), ("last_seen", "TIMESTAMPTZ"),
+                        ("seen_by", "VARCHAR")),
+                       [cols[0], cols[5], cols[6], [now] * len(rows), [now] * len(rows),
+                        ["roster"] * len(rows)], verb="INSERT")
     return len(rows)
 
 

@@ -240,83 +240,142 @@ class Store:
 
     def save_page(self, page: PageRecord) -> list[int]:
         """Write one page whole, in one transaction; returns the new flag ids."""
+        return self.save_pages([page])
+
+    def save_pages(self, pages: Sequence[PageRecord]) -> list[int]:
+        """Write several pages in one transaction; returns the new flag ids.
+
+        The rows are those of ``save_page`` for each page in turn: raw bytes and
+        items go in one column-wise statement per table, classifications in one
+        per page, flags, evidence and their chain links per row (a few per cent
+        of items), then handle changes, the cursor and the run's counters.
+        """
         with self.db.transaction() as con:
-            _write_items(con, page)
-            flag_ids = _write_results(con, page)
-            _write_evidence(con, page, flag_ids)
-            _write_handles(con, page)
-            if page.cursor is not None:
-                con.execute(
-                    "INSERT INTO source_cursors VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (source, account_key, stream) DO UPDATE SET "
-                    "value = excluded.value, updated_at = excluded.updated_at",
-                    [page.source, page.account_key, page.cursor.stream, page.cursor.value,
-                     _now()],
-                )
-            con.execute(
-                "UPDATE runs SET items_seen = items_seen + ?, items_new = items_new + ?, "
-                "items_duplicate = items_duplicate + ?, items_skipped = items_skipped + ?, "
-                "flags_new = flags_new + ? WHERE run_id = ?",
-                [len(page.items) + page.duplicates, len(page.items), page.duplicates,
-                 len(page.skipped), len(flag_ids), page.run_id],
-            )
             now = _now()
-            for where, why in page.skipped:
-                con.execute(
-                    "INSERT INTO run_errors (run_id, source, account_key, error_type, message, occurred_at) "
-                    "VALUES (?, ?, ?, 'skipped', ?, ?)",
-                    [page.run_id, page.source, page.account_key, f"{where}: {why}", now],
-                )
-        return list(flag_ids.values())
+            _write_items(con, pages, now)
+            flag_ids: list[int] = []
+            for page in pages:
+                flag_ids.extend(_write_page_rest(con, page, now))
+            return flag_ids
 
 
-def _write_raw(con: duckdb.DuckDBPyConnection, raw: Raw) -> None:
-    con.execute(
-        "INSERT OR IGNORE INTO raw_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        [raw.sha256, zlib.compress(raw.body, 6), len(raw.body), raw.source_url,
-         raw.status, _j(dict(raw.headers)), raw.fetched_at, raw.connector,
-         raw.connector_version],
-    )
+def insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]],
+                   values: Sequence[Sequence[Any]], verb: str = "INSERT OR IGNORE") -> None:
+    """Insert ``values`` (one list per column) into ``table`` with one statement."""
+    if not values or not values[0]:
+        return
+    names = ", ".join(c for c, _ in columns)
+    cols = ", ".join(f"unnest(?::{t}[]) AS {c}" for c, t in columns)
+    con.execute(f"{verb} INTO {table} ({names}) SELECT * FROM (SELECT {cols})",  # noqa: S608
+                [list(v) for v in values])
 
 
-def _write_items(con: duckdb.DuckDBPyConnection, page: PageRecord) -> None:
-    now = _now()
-    for raw in page.subject_raws:
-        _write_raw(con, raw)
-    for fetched, account_id, norm in page.items:
-        raw, item = fetched.raw, fetched.item
-        _write_raw(con, raw)
-        s = item.subject
+_RAW = (("sha256", "VARCHAR"), ("body", "BLOB"), ("size", "BIGINT"), ("source_url", "VARCHAR"),
+        ("status", "INTEGER"), ("headers", "JSON"), ("fetched_at", "TIMESTAMPTZ"),
+        ("connector", "VARCHAR"), ("connector_version", "VARCHAR"))
+_ITEMS = (("item_key", "VARCHAR"), ("platform", "VARCHAR"), ("item_id", "VARCHAR"),
+          ("source", "VARCHAR"), ("kind", "VARCHAR"), ("actor", "VARCHAR"), ("actor_id", "VARCHAR"),
+          ("account_id", "VARCHAR"), ("created_at", "TIMESTAMPTZ"), ("text", "VARCHAR"),
+          ("url", "VARCHAR"), ("subject_id", "VARCHAR"), ("subject_author", "VARCHAR"),
+          ("subject_text", "VARCHAR"), ("subject_url", "VARCHAR"), ("extra", "JSON"),
+          ("norm_text", "VARCHAR"), ("raw_sha256", "VARCHAR"), ("first_seen_at", "TIMESTAMPTZ"),
+          ("run_id", "BIGINT"))
+_CLASSIFICATIONS = (("id", "BIGINT"), ("item_key", "VARCHAR"), ("model", "VARCHAR"),
+                    ("version", "VARCHAR"), ("flagged", "BOOLEAN"), ("score", "DOUBLE"),
+                    ("stance", "VARCHAR"), ("targets", "JSON"), ("category", "VARCHAR"),
+                    ("explanation", "VARCHAR"), ("classified_at", "TIMESTAMPTZ"), ("run_id", "BIGINT"))
+_RUN_ERRORS = (("run_id", "BIGINT"), ("source", "VARCHAR"), ("account_key", "VARCHAR"),
+               ("error_type", "VARCHAR"), ("message", "VARCHAR"), ("occurred_at", "TIMESTAMPTZ"))
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def _write_items(con: duckdb.DuckDBPyConnection, pages: Sequence[PageRecord], now: datetime) -> None:
+    """Raw bytes and items of ``pages``, one statement per table (INSERT OR IGNORE).
+
+    A key repeated within the batch keeps its first row, as row-by-row
+    INSERT OR IGNORE would.
+    """
+    raws: dict[str, tuple[Any, ...]] = {}
+    items: dict[str, tuple[Any, ...]] = {}
+
+    def add_raw(raw: Raw) -> None:
+        if raw.sha256 not in raws:
+            raws[raw.sha256] = (raw.sha256, zlib.compress(raw.body, 6), len(raw.body),
+                                raw.source_url, raw.status, _j(dict(raw.headers)),
+                                raw.fetched_at, raw.connector, raw.connector_version)
+
+    for page in pages:
+        for raw in page.subject_raws:
+            add_raw(raw)
+        for fetched, account_id, norm in page.items:
+            raw, item = fetched.raw, fetched.item
+            add_raw(raw)
+            if item.key in items:
+                continue
+            s = item.subject
+            items[item.key] = (
+                item.key, item.platform, item.id, page.source, item.kind, item.actor,
+                item.actor_id, account_id, item.created_at, item.text, item.url,
+                s.id if s else None, s.author if s else None, s.text if s else None,
+                s.url if s else None, _j(dict(item.extra)), norm, raw.sha256, now, page.run_id)
+    insert_columns(con, "raw_items", _RAW, _columns(list(raws.values()), len(_RAW)))
+    insert_columns(con, "items", _ITEMS, _columns(list(items.values()), len(_ITEMS)))
+
+
+def _write_page_rest(con: duckdb.DuckDBPyConnection, page: PageRecord, now: datetime) -> list[int]:
+    """Everything of one page after its items; returns the new flag ids."""
+    flag_ids = _write_results(con, page, now)
+    _write_evidence(con, page, flag_ids)
+    _write_handles(con, page)
+    if page.cursor is not None:
         con.execute(
-            "INSERT OR IGNORE INTO items VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [item.key, item.platform, item.id, page.source, item.kind, item.actor,
-             item.actor_id, account_id, item.created_at, item.text, item.url,
-             s.id if s else None, s.author if s else None, s.text if s else None,
-             s.url if s else None, _j(dict(item.extra)), norm, raw.sha256, now, page.run_id],
+            "INSERT INTO source_cursors VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (source, account_key, stream) DO UPDATE SET "
+            "value = excluded.value, updated_at = excluded.updated_at",
+            [page.source, page.account_key, page.cursor.stream, page.cursor.value, now],
         )
+    con.execute(
+        "UPDATE runs SET items_seen = items_seen + ?, items_new = items_new + ?, "
+        "items_duplicate = items_duplicate + ?, items_skipped = items_skipped + ?, "
+        "flags_new = flags_new + ? WHERE run_id = ?",
+        [len(page.items) + page.duplicates, len(page.items), page.duplicates,
+         len(page.skipped), len(flag_ids), page.run_id],
+    )
+    n = len(page.skipped)
+    if n:
+        insert_columns(con, "run_errors", _RUN_ERRORS,
+                       [[page.run_id] * n, [page.source] * n, [page.account_key] * n,
+                        ["skipped"] * n, [f"{w}: {y}" for w, y in page.skipped], [now] * n],
+                       verb="INSERT")
+    return list(flag_ids.values())
 
 
-def _write_results(con: duckdb.DuckDBPyConnection, page: PageRecord) -> dict[str, int]:
-    now = _now()
+def _write_results(con: duckdb.DuckDBPyConnection, page: PageRecord, now: datetime
+                   ) -> dict[str, int]:
+    """Classifications (one statement, ids drawn from their sequence), then flags row by row."""
+    n = len(page.results)
+    if not n:
+        return {}
+    got = con.execute("SELECT nextval('seq_classifications') FROM range(?)", [n]).fetchall()
+    ids = sorted(int(r[0]) for r in got)
+    rows = [(cid, r.item_key, r.model, r.version, r.flagged, r.score, r.stance, _j(r.targets),
+             r.category, r.explanation, now, page.run_id)
+            for cid, r in zip(ids, page.results, strict=True)]
+    insert_columns(con, "classifications", _CLASSIFICATIONS, _columns(rows, len(_CLASSIFICATIONS)),
+                   verb="INSERT")
     accounts = {f.item.key: acc for f, acc, _ in page.items}
     flag_ids: dict[str, int] = {}
-    for r in page.results:
-        row = con.execute(
-            "INSERT INTO classifications (item_key, model, version, flagged, score, stance, "
-            "targets, category, explanation, classified_at, run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [r.item_key, r.model, r.version, r.flagged, r.score, r.stance, _j(r.targets),
-             r.category, r.explanation, now, page.run_id],
-        ).fetchone()
-        assert row is not None
-        if not r.flagged:
+    for cid, r in zip(ids, page.results, strict=True):
+        if not r.flagged:  # flags are a few per cent of items: one statement each
             continue
         flag = con.execute(
             "INSERT INTO flags (item_key, classification_id, account_id, score, stance, "
             "targets, category, created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (item_key) DO NOTHING RETURNING flag_id",
-            [r.item_key, row[0], accounts.get(r.item_key), r.score, r.stance, _j(r.targets),
+            [r.item_key, cid, accounts.get(r.item_key), r.score, r.stance, _j(r.targets),
              r.category, now, page.run_id],
         ).fetchone()
         if flag is not None:

@@ -15,7 +15,8 @@ from classifiers.fast import NAIVE, Batching, FastTransformer, batches, load_tok
 from classifiers.matcher import RegistryMatcher
 from classifiers.testing import jabar_view
 from monitor.testing import invoke
-from storage.bulk import BulkStore, load_accounts
+from storage.bulk import load_accounts
+from storage.evidence import verify
 from storage.store import Store
 
 KEYS = ("naive_items_per_s", "cascade_items_per_s", "cascade_recall", "naive_recall",
@@ -37,7 +38,7 @@ def test_bench_command_writes_every_key(tmp_path: Path) -> None:
         assert r[key] > 0, key
     assert r["audit_query_ms_10m"] is None  # only run at 10 million items
     assert r["audit"]["20000"]["max_median_ms"] > 0
-    assert r["ingest_bulk_items_per_s"] > 0
+    assert r["ingest_batched_items_per_s"] > 0
     assert r["serving"]["items"] == 300
     assert not r["serving"]["torch_imported"] or r["winner_backend"].startswith("torch")
     assert "cascade end to end" in res.stdout
@@ -103,18 +104,20 @@ def test_cascade_sends_only_political_or_unsure_items_to_stage_3() -> None:
     assert s.recall == 1.0  # every partisan item names a candidate, so reaches stage 3
 
 
-def test_bulk_store_writes_the_same_rows_as_save_page(tmp_path: Path) -> None:
+def test_save_pages_writes_the_same_rows_as_save_page(tmp_path: Path) -> None:
     gen = WorkloadGenerator(9, partisan=0.1)
     labelled = gen.items(250)
     counts = []
-    for cls, name in ((Store, "row.duckdb"), (BulkStore, "bulk.duckdb")):
-        store = cls(tmp_path / name)
+    for batch, name in ((1, "page.duckdb"), (3, "batched.duckdb")):
+        store = Store(tmp_path / name)
         load_accounts(store.db, [(a.account_id, a.name, a.nip, a.agency, a.region, a.platform,
                                   a.handle) for a in gen.accounts])
         run_id = store.begin_run("test")
         records = _records(pages_of(labelled, PAGE), labelled, run_id,
                            {a.handle: a.account_id for a in gen.accounts})
-        flags = [f for r in records for f in store.save_page(r)]
+        flags = [f for i in range(0, len(records), batch)
+                 for f in store.save_pages(records[i:i + batch])]
+        assert verify(store.db, tmp_path).ok
         with store.db.connect() as con:
             counts.append({
                 t: con.execute(f"SELECT count(*) FROM {t}").fetchone()  # noqa: S608
