@@ -32,13 +32,14 @@ TOKEN_ENV = "ASN_TEST_X_TOKEN"
 def debug_logs() -> Iterator[io.StringIO]:
     """Every record at DEBUG (httpx and httpcore included), as the daemon formats them."""
     buffer = io.StringIO()
+    names = ("httpx", "httpcore", "", "asn_monitor", "monitor", "sources", "classifiers", "storage")
+    levels = {n: logging.getLogger(n).level for n in names}
     handler = logs.setup("kv", "DEBUG")
     capture = logging.StreamHandler(buffer)
     capture.setFormatter(logs.KeyValueFormatter())
     root = logging.getLogger()
     root.addHandler(capture)
-    levels = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "")}
-    for name in levels:
+    for name in ("httpx", "httpcore", ""):
         logging.getLogger(name).setLevel(logging.DEBUG)
     yield buffer
     root.removeHandler(capture)
