@@ -115,8 +115,9 @@ class XSource:
         user = data.get("data")
         if not isinstance(user, dict) or not user.get("id"):
             # X answers 200 with only "errors" for unknown and suspended users.
-            errors = data.get("errors") or [{}]
-            detail = errors[0].get("detail") if isinstance(errors[0], dict) else None
+            errors = data.get("errors")
+            first = errors[0] if isinstance(errors, list) and errors else None
+            detail = first.get("detail") if isinstance(first, dict) else None
             raise AccountUnavailable(f"{what}: {detail or 'no such user'}")
         if user.get("protected"):
             raise AccountUnavailable(f"{what}: protected account, its posts are not public")
@@ -190,8 +191,8 @@ class XSource:
             old = [older_than(parse_time(t.get("created_at")), horizon) for t in good]
             keep, after, done = state.step([t["id"] for t in good], token, newer_snowflake, old)
             includes = obj(data.get("includes"))
-            users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
-            refs = {t["id"]: t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
+            users = _by_id(includes.get("users"))
+            refs = _by_id(includes.get("tweets"))
             raw = resp.raw()
             items: list[Fetched] = []
             for tw in good[:keep]:
@@ -386,6 +387,14 @@ class XSource:
             if not isinstance(nxt, str) or nxt == token:
                 return
             token = nxt
+
+
+def _by_id(value: Any) -> dict[str, dict[str, Any]]:
+    """Included objects by id; anything that is not an object with a string or number id is left out."""
+    if not isinstance(value, list):
+        return {}
+    return {str(v["id"]): v for v in value
+            if isinstance(v, dict) and isinstance(v.get("id"), (str, int)) and not isinstance(v["id"], bool)}
 
 
 def _spelling(username: str, roster: Account) -> str:
