@@ -53,6 +53,8 @@ from storage.daemon_state import DaemonState
 
 log = logging.getLogger("asn_monitor.daemon")
 JAKARTA = ZoneInfo("Asia/Jakarta")
+# The stop signal received, noted by the handler and logged by the main thread.
+RECEIVED: list[str] = []
 
 
 class Daemon:
@@ -239,6 +241,8 @@ class Daemon:
               jobs=",".join(j.id for j in self.scheduler.get_jobs()),
               database=str(self.pipeline.store.db.path))
         self.stop.wait()
+        if RECEIVED:
+            event(log, "signal", signal=RECEIVED[0])
         event(log, "daemon_stopping")
         self.scheduler.shutdown(wait=False)  # no new runs; running jobs saw the stop event
         with self._idle:
@@ -258,15 +262,21 @@ def install_signal_handlers(stop: threading.Event) -> None:
     first: list[float] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        # No logging here: a handler that waits for the logging lock while a worker
+        # thread holds it would never set the stop event. The main thread logs the
+        # signal once it wakes (``Daemon.run``).
         # A signal sent to the process and to its group (timeout(1), a shell) arrives
         # twice at once; only a second signal a moment later means "exit now".
         if stop.is_set() and first and time.monotonic() - first[0] > 1.0:
-            event(log, "forced_exit", logging.WARNING, signal=signal.Signals(signum).name)
+            os.write(2, b"event=forced_exit\n")
             os._exit(1)  # the worker threads would otherwise keep the process alive
         if not first:
             first.append(time.monotonic())
-            event(log, "signal", signal=signal.Signals(signum).name)
+            RECEIVED.append(signal.Signals(signum).name)
         stop.set()
+
+    # A stop signal blocked by whoever started us would never arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

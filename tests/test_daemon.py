@@ -120,8 +120,9 @@ class Proc:
 
     def __init__(self, config: Path, *extra: str) -> None:
         exe = Path(sys.executable).with_name("asn-monitor")
+        # stdout is not read: a pipe nobody drains would block the daemon once full.
         self.p = subprocess.Popen([str(exe), "--config", str(config), "run", *extra],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
