@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.model import Cursor
+from monitor.model import Account, Cursor, Fetched, Item, Kind, Raw, Subject
 
 IDENTITY_STREAM = "identity"
 
@@ -210,3 +210,20 @@ def scan_done(cursor: Cursor | None) -> list[str]:
 def scan_cursor(stream: str, done: list[str], finished: bool) -> Cursor:
     """The cursor after one post of a reverse scan: ``{"done": [...]}``, or ``{}`` when finished."""
     return Cursor(stream, "{}" if finished else json.dumps({"done": done}))
+
+
+def engagement(platform: str, item_id: str, kind: Kind, actor: str, actor_id: str,
+               roster: Account, subject: Subject, evidence: Mapping[str, Any], found_via: str,
+               seen_at: datetime, raw: Raw) -> Fetched:
+    """A like or repost found in reverse, from the engaged post's who-list.
+
+    Platforms do not publish when a like happened, so ``created_at`` is when it
+    was first seen (``extra["created_at_is"]`` says so).
+    """
+    return Fetched(
+        Item(platform=platform, id=item_id, kind=kind, actor=actor, actor_id=actor_id,
+             created_at=seen_at, url=subject.url, subject=subject,
+             extra={"created_at_is": "first_seen", "account_key": roster.key,
+                    "subject_evidence": evidence, "found_via": found_via}),
+        raw,
+    )

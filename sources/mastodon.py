@@ -26,6 +26,7 @@ from sources.common import (
     IDENTITY_STREAM,
     Identity,
     Walk,
+    engagement,
     identity_of,
     newer_snowflake,
     normal_handle,
@@ -379,27 +380,10 @@ class MastodonSource:
                 roster = index.get(normal_handle(self.full_acct(str(acc["acct"]))))
                 if roster is None:
                     continue
-                items.append(
-                    Fetched(
-                        Item(
-                            platform=self.platform,
-                            id=f"{prefix}:{st['id']}:{acc['id']}",
-                            kind=kind,
-                            actor=roster.handle.lstrip("@"),
-                            actor_id=str(acc["id"]),
-                            created_at=resp.fetched_at,
-                            url=subject.url,
-                            subject=subject,
-                            extra={
-                                "created_at_is": "first_seen",
-                                "account_key": roster.key,
-                                "subject_evidence": evidence,
-                                "found_via": path,
-                            },
-                        ),
-                        resp.raw(),
-                    )
-                )
+                items.append(engagement(
+                    self.platform, f"{prefix}:{st['id']}:{acc['id']}", kind,
+                    roster.handle.lstrip("@"), str(acc["id"]),
+                    roster, subject, evidence, path, resp.fetched_at, resp.raw()))
             if items:
                 yield Page(key, items)
             nxt = next_max_id(resp.headers.get("link"))

@@ -25,6 +25,7 @@ from sources.common import (
     IDENTITY_STREAM,
     Identity,
     Walk,
+    engagement,
     identity_of,
     newer_snowflake,
     normal_handle,
@@ -359,27 +360,10 @@ class XSource:
                 roster = by_id.get(str(u["id"])) or by_name.get(normal_handle(str(u.get("username") or "")))
                 if roster is None:
                     continue
-                items.append(
-                    Fetched(
-                        Item(
-                            platform=self.platform,
-                            id=f"{prefix}:{tweet_id}:{u['id']}",
-                            kind=kind,
-                            actor=_spelling(str(u.get("username") or ""), roster),
-                            actor_id=str(u["id"]),
-                            created_at=resp.fetched_at,
-                            url=subject.url,
-                            subject=subject,
-                            extra={
-                                "created_at_is": "first_seen",
-                                "account_key": roster.key,
-                                "subject_evidence": evidence,
-                                "found_via": path,
-                            },
-                        ),
-                        resp.raw(),
-                    )
-                )
+                items.append(engagement(
+                    self.platform, f"{prefix}:{tweet_id}:{u['id']}", kind,
+                    _spelling(str(u.get("username") or ""), roster), str(u["id"]),
+                    roster, subject, evidence, path, resp.fetched_at, resp.raw()))
             if items:
                 yield Page(key, items)
             meta = obj(data.get("meta"))
