@@ -26,7 +26,7 @@ from crash_checks import generate_items, run_cli, scalar, verify
 
 from monitor.testing import write_settings
 
-BIG = 600
+BIG = 300
 
 
 @pytest.fixture
