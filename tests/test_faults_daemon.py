@@ -111,15 +111,21 @@ def test_sigkill_of_the_daemon_loses_and_repeats_nothing(config_dir: Path, masto
             Path(str(db) + ".wal").unlink(missing_ok=True)
 
     assert kills >= 6, f"only {kills} kills in {BUDGET_S}s"
-    # The last restart runs until both sources have everything, then is killed too.
-    killed, err = kill_at(settings, ["run"], 8.0)
-    assert killed, err
-    state = consistency(db, {"gen": items_file})
-    assert_consistent(state, max_running=JOBS * (kills + 1))
+    # Last restarts: each runs 6 s and is killed too, until both sources have everything
+    # (one is enough on an idle machine; a loaded one may need more).
+    for _ in range(5):
+        killed, err = kill_at(settings, ["run"], 6.0)
+        assert killed, err
+        kills += 1
+        state = consistency(db, {"gen": items_file})
+        assert_consistent(state, max_running=JOBS * kills)
+        assert _masto_gaps(db, mastodon) == []
+        if state["gen_items"] == ITEMS and state["items"] == ITEMS + expected_masto:
+            break
     assert state["gen_items"] == ITEMS and state["items"] == ITEMS + expected_masto, state
     assert _masto_gaps(db, mastodon) == []
     stored = {r[0] for r in rows(db, "SELECT item_id FROM items WHERE source = 'gen'")}
     assert stored == set(ids)
     verify(settings)
-    print(f"daemon kills survived: {kills + 1}; resets: {resets}; "
+    print(f"daemon kills survived: {kills}; resets: {resets}; "
           f"(file items, mastodon items) after each kill: {progress}")
