@@ -95,10 +95,16 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     now = datetime.now(UTC)
     base = out_dir or root / "escalations"
     make_private_dir(base)
-    name = f"flag-{flag_id}-{now.strftime('%Y%m%dT%H%M%SZ')}"
-    folder = base / name
-    if folder.exists():
-        raise ReviewError(f"{folder} exists already; try again in a second")
+    stem = f"flag-{flag_id}-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    # A package of the same second exists when an escalation was killed after writing it and
+    # before recording it, and is retried at once: the retry gets a name of its own.
+    for n in range(1, 100):
+        name = stem if n == 1 else f"{stem}-{n}"
+        folder = base / name
+        if not folder.exists() and not (base / f"{name}.zip").exists():
+            break
+    else:
+        raise ReviewError(f"{base / stem}: 99 packages of this second exist already; try again in a second")
     files: dict[str, bytes] = {}
     files["ringkasan.md" if lang == "id" else "summary.md"] = _summary(
         svc, detail, reviews, reviewer, now, lang).encode("utf-8")
