@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/asn-monitor.toml
 
-.PHONY: run test lint typecheck clean system-deps
+.PHONY: run test lint typecheck audit clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,7 +32,13 @@ run: $(STAMP)
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/ruff check monitor classifiers sources storage tests bench
 	$(BIN)/mypy
+	$(BIN)/python -m monitor.depaudit
 	$(BIN)/pytest -q
+
+# pip-audit over the venv: fails on a known vulnerability; warns loudly (and passes) when the
+# package index has no vulnerability data or cannot be reached. Bounded to 3 minutes.
+audit: $(STAMP)
+	$(BIN)/python -m monitor.depaudit
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor classifiers sources storage tests bench

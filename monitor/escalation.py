@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,10 +95,16 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     now = datetime.now(UTC)
     base = out_dir or root / "escalations"
     make_private_dir(base)
-    name = f"flag-{flag_id}-{now.strftime('%Y%m%dT%H%M%SZ')}"
-    folder = base / name
-    if folder.exists():
-        raise ReviewError(f"{folder} exists already; try again in a second")
+    stem = f"flag-{flag_id}-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    # A package of the same second exists when an escalation was killed after writing it and
+    # before recording it, and is retried at once: the retry gets a name of its own.
+    for n in range(1, 100):
+        name = stem if n == 1 else f"{stem}-{n}"
+        folder = base / name
+        if not folder.exists() and not (base / f"{name}.zip").exists():
+            break
+    else:
+        raise ReviewError(f"{base / stem}: 99 packages of this second exist already; try again in a second")
     files: dict[str, bytes] = {}
     files["ringkasan.md" if lang == "id" else "summary.md"] = _summary(
         svc, detail, reviews, reviewer, now, lang).encode("utf-8")
@@ -122,13 +130,20 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["manifest.json"] = _json(manifest)
     files["MANIFEST.sha256"] = "".join(
         f"{v['sha256']}  {p}\n" for p, v in manifest["files"].items()).encode()
+    # Written under ".partial" names and renamed when complete: a crash part-way leaves a
+    # name that says so, never a package that looks whole but lacks files.
+    partial = base / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
     for rel, data in files.items():
-        write_private(folder, rel, data)
+        write_private(partial, rel, data)
     zip_path = base / f"{name}.zip"
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    zip_partial = base / f".{name}.zip.partial"
+    with zipfile.ZipFile(zip_partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for rel in sorted(files):
-            zf.write(folder / rel, f"{name}/{rel}")
-    zip_path.chmod(0o600)
+            zf.write(partial / rel, f"{name}/{rel}")
+    zip_partial.chmod(0o600)
+    os.replace(partial, folder)
+    os.replace(zip_partial, zip_path)  # last: a zip under its final name is a whole package
     return {"folder": folder, "zip": zip_path,
             "zip_sha256": hashlib.sha256(zip_path.read_bytes()).hexdigest(),
             "manifest_sha256": hashlib.sha256(files["manifest.json"]).hexdigest(),

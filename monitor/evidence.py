@@ -51,6 +51,7 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run",
                   "--hide-scrollbars", "--force-device-scale-factor=1")
+MAX_REDIRECTS = 3
 RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -130,8 +131,9 @@ class ImageFetcher:
         if not urls:
             return []
         out: list[EvidenceFile] = []
-        with httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=True,
-                          max_redirects=3, headers={"User-Agent": "asn-monitor evidence"}) as client:
+        # Redirects are followed by hand (``_fetch``): each hop's host is checked like the first.
+        with httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=False,
+                          headers={"User-Agent": "asn-monitor evidence"}) as client:
             for n, url in enumerate(urls):
                 if n >= self.max_count:
                     out.append(EvidenceFile("image", "failed", url=url,
@@ -144,40 +146,62 @@ class ImageFetcher:
                                             error=f"{type(exc).__name__}: {exc}"[:300]))
         return out
 
-    def _fetch(self, client: httpx.Client, url: str) -> EvidenceFile:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            return EvidenceFile("image", "failed", url=url, error="not an http(s) URL")
-        if not self.allow_private and _is_private(parsed.hostname):
-            # A URL in a post must not make the monitor reach into its own network.
-            return EvidenceFile("image", "failed", url=url,
-                                error="refused: host resolves to a private or loopback address")
-        deadline = time.monotonic() + self.timeout
+    def _refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be fetched, or ``None``."""
         try:
-            with client.stream("GET", url) as resp:
-                if resp.status_code != 200:
-                    return EvidenceFile("image", "failed", url=url, error=f"HTTP {resp.status_code}")
-                ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-                if not ctype.startswith("image/"):
-                    return EvidenceFile("image", "failed", url=url, content_type=ctype or None,
-                                        error=f"not an image ({ctype or 'no content type'})")
-                length = resp.headers.get("content-length")
-                if length and length.isdigit() and int(length) > self.max_bytes:
-                    return EvidenceFile("image", "failed", url=url, content_type=ctype,
-                                        error=f"larger than {self.max_bytes} bytes")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        return EvidenceFile("image", "failed", url=url, content_type=ctype,
-                                            error=f"larger than {self.max_bytes} bytes")
-                    if time.monotonic() > deadline:
-                        return EvidenceFile("image", "failed", url=url, content_type=ctype,
-                                            error=f"took longer than {self.timeout:g}s")
-                    chunks.append(chunk)
+            parsed = urlparse(url)
+            host = parsed.hostname
+        except ValueError:  # e.g. an unbalanced "[" in the host
+            return "not an http(s) URL"
+        if parsed.scheme not in ("http", "https") or not host:
+            return "not an http(s) URL"
+        if not self.allow_private and _is_private(host):
+            # A URL in a post must not make the monitor reach into its own network.
+            return "refused: host resolves to a private or loopback address"
+        return None
+
+    def _fetch(self, client: httpx.Client, url: str) -> EvidenceFile:
+        deadline = time.monotonic() + self.timeout
+        target = url
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                refusal = self._refusal(target)
+                if refusal is not None:
+                    return EvidenceFile("image", "failed", url=url,
+                                        error=refusal if target == url else f"redirect to {refusal}")
+                with client.stream("GET", target) as resp:
+                    if resp.is_redirect and resp.has_redirect_location:
+                        # A public URL that redirects to a private one is refused at the hop.
+                        target = str(resp.next_request.url) if resp.next_request else ""
+                        continue
+                    return self._save(resp, url, deadline)
+            return EvidenceFile("image", "failed", url=url, error=f"more than {MAX_REDIRECTS} redirects")
         except httpx.HTTPError as exc:
             return EvidenceFile("image", "failed", url=url, error=f"{type(exc).__name__}: {exc}"[:300])
+
+    def _save(self, resp: httpx.Response, url: str, deadline: float) -> EvidenceFile:
+        """Check one final response and keep its body under its hash."""
+        if resp.status_code != 200:
+            return EvidenceFile("image", "failed", url=url, error=f"HTTP {resp.status_code}")
+        ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not ctype.startswith("image/"):
+            return EvidenceFile("image", "failed", url=url, content_type=ctype or None,
+                                error=f"not an image ({ctype or 'no content type'})")
+        length = resp.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_bytes:
+            return EvidenceFile("image", "failed", url=url, content_type=ctype,
+                                error=f"larger than {self.max_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                return EvidenceFile("image", "failed", url=url, content_type=ctype,
+                                    error=f"larger than {self.max_bytes} bytes")
+            if time.monotonic() > deadline:
+                return EvidenceFile("image", "failed", url=url, content_type=ctype,
+                                    error=f"took longer than {self.timeout:g}s")
+            chunks.append(chunk)
         data = b"".join(chunks)
         digest = hashlib.sha256(data).hexdigest()
         ext = mimetypes.guess_extension(ctype) or ".bin"

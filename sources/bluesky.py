@@ -181,12 +181,12 @@ class BlueskySource:
         if not isinstance(data, dict) or data.get("id") != did:
             raise BadResponse(f"{resp.url}: not the DID document of {did}")
         handle = None
-        for aka in data.get("alsoKnownAs") or []:
+        for aka in _listed(data.get("alsoKnownAs")):
             if isinstance(aka, str) and aka.startswith("at://"):
                 handle = aka[5:]
                 break
         pds = None
-        for svc in data.get("service") or []:
+        for svc in _listed(data.get("service")):
             if (
                 isinstance(svc, dict)
                 and svc.get("id") in ("#atproto_pds", f"{did}#atproto_pds")
@@ -363,7 +363,7 @@ class BlueskySource:
                     resp = self.http.get(
                         self._xrpc(appview, "app.bsky.feed.getPosts"), [("uris", u) for u in chunk]
                     )
-                    posts = resp.json().get("posts")
+                    posts = obj(resp.json()).get("posts")
                     if not isinstance(posts, list):
                         raise BadResponse(f"{resp.url}: no posts list")
                 except BudgetExhausted:
@@ -432,6 +432,11 @@ class BlueskySource:
         return f"{base.rstrip('/')}/xrpc/{nsid}"
 
 
+def _listed(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one (a DID document's lists, read tolerantly)."""
+    return value if isinstance(value, list) else []
+
+
 def _quoted_uri(embed: Any) -> str | None:
     """The quoted post's URI in an ``app.bsky.embed.record`` or ``recordWithMedia`` embed."""
     if not isinstance(embed, dict):
@@ -451,7 +456,10 @@ def _from_view(view: Any, evidence: dict[str, Any], web: Any) -> _Subject | None
         return None
     author = obj(view.get("author"))
     record = obj(view.get("record"))
-    did = str(author.get("did") or split_uri(view["uri"])[0])
+    try:
+        did = str(author.get("did") or split_uri(view["uri"])[0])
+    except BadItem:
+        return None  # not an AT URI: this view is useless, the subject is read from its PDS
     text = record.get("text")
     return _Subject(
         Subject(

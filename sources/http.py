@@ -335,6 +335,9 @@ class HttpClient:
             delay: float
             try:
                 resp = self._send(url, params, headers)
+            except httpx.InvalidURL as exc:
+                # The URL was built from an answer (an id with control characters): the answer is bad.
+                raise BadResponse(f"{url!r}: not a valid URL ({exc})") from None
             except httpx.TransportError as exc:
                 # Timeouts, refused connections, resets: the classic transient failures.
                 problem = f"{url}: {type(exc).__name__}: {exc}"

@@ -375,7 +375,8 @@ class MastodonSource:
                 raise BadResponse(f"{resp.url}: not a list of accounts")
             items = []
             for acc in people:
-                if not isinstance(acc, dict) or not acc.get("acct"):
+                # Without its id an act cannot get a stable item id (de-duplication): skip it.
+                if not isinstance(acc, dict) or not acc.get("acct") or not isinstance(acc.get("id"), str):
                     continue
                 roster = index.get(normal_handle(self.full_acct(str(acc["acct"]))))
                 if roster is None:

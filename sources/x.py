@@ -315,9 +315,8 @@ class XSource:
                 "tweet.fields": "created_at,author_id",
             },
         )
-        data = resp.json()
-        tweets = data.get("data") if isinstance(data, dict) else None
-        tweets = [t for t in tweets or [] if isinstance(t, dict) and isinstance(t.get("id"), str)]
+        tweets = _listed(resp.json(), "data", resp.url)
+        tweets = [t for t in tweets if isinstance(t, dict) and isinstance(t.get("id"), str)]
         evidence = resp.evidence()
         username = str(user.get("username") or target)
         for tw in tweets:
@@ -351,10 +350,8 @@ class XSource:
             except NotFound:
                 return
             data = resp.json()
-            if not isinstance(data, dict):
-                raise BadResponse(f"{resp.url}: not an object")
             items = []
-            for u in data.get("data") or []:
+            for u in _listed(data, "data", resp.url):
                 if not isinstance(u, dict) or not u.get("id"):
                     continue
                 roster = by_id.get(str(u["id"])) or by_name.get(normal_handle(str(u.get("username") or "")))
@@ -371,6 +368,22 @@ class XSource:
             if not isinstance(nxt, str) or nxt == token:
                 return
             token = nxt
+
+
+def _listed(data: Any, key: str, url: str) -> list[Any]:
+    """The array under ``key`` of an object answer; X leaves ``data`` out when nothing matched.
+
+    Anything else (not an object, ``data`` not an array) is a ``BadResponse``: retried next
+    cycle rather than read as "nobody liked it".
+    """
+    if not isinstance(data, dict):
+        raise BadResponse(f"{url}: not an object")
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadResponse(f"{url}: {key} is not an array")
+    return value
 
 
 def _by_id(value: Any) -> dict[str, dict[str, Any]]:

@@ -94,7 +94,13 @@ class Database:
             yield con
         finally:
             with _file_lock(self.path):
-                con.close()
+                try:
+                    # The last close checkpoints the WAL into the file. DuckDB keeps the WAL
+                    # when that fails (a full disk), so nothing is lost, but should a version
+                    # report it, it is a storage error like any other, not a traceback.
+                    con.close()
+                except duckdb.Error as exc:
+                    raise StorageError(f"{self.path}: closing the database failed: {exc}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

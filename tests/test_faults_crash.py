@@ -8,7 +8,6 @@ only killed runs are left 'running', and ``asn-monitor verify`` passes at the en
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -18,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
+from crash_checks import assert_consistent, consistency, generate_items, rows, run_cli, verify
 
 from monitor.testing import write_settings
 
@@ -30,50 +29,15 @@ KILLS = 15
 BUDGET_S = 70.0
 
 
-def _generate(path: Path, count: int) -> list[str]:
-    """``count`` items cycled from the samples, each with a new id; returns the ids in order."""
-    samples = [json.loads(line) for line in (ROOT / "config/samples/items.jsonl").open() if line.strip()]
-    ids: list[str] = []
-    with path.open("w", encoding="utf-8") as out:
-        for n in range(count):
-            obj = dict(samples[n % len(samples)])
-            obj["id"] = f"{obj['id']}-gen{n}"
-            ids.append(obj["id"])
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    return ids
-
-
-def _state(db: Path, items_file: Path) -> dict[str, object]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        total, distinct = con.execute(
-            "SELECT count(*), count(DISTINCT item_key) FROM items").fetchone() or (0, 0)
-        cursor = con.execute("SELECT value FROM source_cursors WHERE source = 'gen'").fetchall()
-        runs = con.execute("SELECT status, finished_at FROM runs").fetchall()
-        raw_missing = con.execute(
-            "SELECT count(*) FROM items i LEFT JOIN raw_items r ON r.sha256 = i.raw_sha256 "
-            "WHERE r.sha256 IS NULL").fetchone()
-        flags_without_evidence = con.execute(
-            "SELECT count(*) FROM flags f LEFT JOIN evidence e USING (flag_id) "
-            "WHERE e.flag_id IS NULL").fetchone()
-    offset = json.loads(cursor[0][0])["offset"] if cursor else 0
-    lines_before = items_file.read_bytes()[:offset].count(b"\n")
-    return {"total": total, "distinct": distinct, "lines_before_cursor": lines_before,
-            "running": sum(1 for s, _ in runs if s == "running"),
-            "unfinished_other": sum(1 for s, f in runs if s != "running" and f is None),
-            "raw_missing": raw_missing[0] if raw_missing else 0,
-            "flags_without_evidence": flags_without_evidence[0] if flags_without_evidence else 0}
-
-
 def _run(settings: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(EXE), "--config", str(settings), *args], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return run_cli(settings, *args, timeout=timeout, env={"PYTHONHASHSEED": "0"})
 
 
 def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(ROOT / "config", config)
     items_file = config / "samples/generated.jsonl"
-    ids = _generate(items_file, ITEMS)
+    ids = generate_items(items_file, ITEMS)
     settings = write_settings(
         config, sources={"gen": {"type": "file", "paths": ["samples/generated.jsonl"],
                                  "page_size": PAGE_SIZE}},
@@ -114,18 +78,14 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path) -> N
             proc.stderr.close()
         if not db.exists():
             continue  # killed before the file was created
-        state = _state(db, items_file)
-        assert state["total"] == state["distinct"], state
-        # The page and its cursor are one transaction: stored == every line before the cursor.
-        assert state["total"] == state["lines_before_cursor"], state
-        assert state["running"] <= kills, state
-        assert state["unfinished_other"] == 0, state
-        assert state["raw_missing"] == 0 and state["flags_without_evidence"] == 0, state
-        progress.append(int(str(state["total"])))
-        if state["total"] == ITEMS:
+        state = consistency(db, {"gen": items_file})
+        # Every line before the cursor is stored once, nothing after it: see crash_checks.
+        assert_consistent(state, max_running=kills)
+        verify(settings)
+        progress.append(state["items"])
+        if state["items"] == ITEMS:
             progress.append(0)
             # Everything is in: start over on a fresh database to spend the rest of the kills.
-            assert _run(settings, "verify").returncode == 0
             resets += 1
             shutil.rmtree(tmp_path / "data/evidence", ignore_errors=True)
             db.unlink()
@@ -134,15 +94,14 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path) -> N
     assert kills >= 10, f"only {kills} kills in {BUDGET_S}s (a full run takes {full_run_s:.1f}s)"
     final = _run(settings, "run", "--once", "--json")
     assert final.returncode == 0, final.stderr
-    state = _state(db, items_file)
-    assert state["total"] == state["distinct"] == ITEMS, state
-    assert state["unfinished_other"] == 0
-    with duckdb.connect(str(db), read_only=True) as con:
-        stored = {r[0] for r in con.execute("SELECT item_id FROM items").fetchall()}
+    state = consistency(db, {"gen": items_file})
+    assert_consistent(state, max_running=kills)
+    assert state["items"] == ITEMS, state
+    stored = {r[0] for r in rows(db, "SELECT item_id FROM items")}
     assert stored == set(ids)
-    verify = _run(settings, "verify")
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "OK: chain intact" in verify.stdout
+    checked = _run(settings, "verify")  # the console script itself, once
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "OK: chain intact" in checked.stdout
     print(f"kills survived: {kills}; clean finishes: {finished_early}; resets: {resets}; "
           f"full run {full_run_s:.1f}s; "
           f"items stored after each restart: {progress}")
