@@ -63,6 +63,7 @@ class Options:
     threads: int | None = None
     page_size: int = 2000
     min_agreement: float = 0.9  # a stage-3 variant must decide as fp32 does on this share
+    consistency_sample: int = 96  # test texts read alone and in a batch, per variant
     variant_sample: int = 256
     recall_max: int | None = None
     head_train: int | None = None
@@ -146,8 +147,11 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     p2 = np.asarray(linear.predict_proba(test_texts), dtype=np.float64)
     forward = np.array([names_a_target(t) for t in test_texts], dtype=bool)
     forward |= partisan(p2) >= opts.unsure
+    alone = test_texts[::max(1, len(test_texts) // opts.consistency_sample)][:opts.consistency_sample]
     for v in variants:
-        proba = HeadedTransformer(v.engine, head, cols).predict_proba(test_texts)
+        headed = HeadedTransformer(v.engine, head, cols)
+        v.batch_consistency = batch_consistency(headed, alone)
+        proba = headed.predict_proba(test_texts)
         v.agreement = float((proba.argmax(axis=1) == ref).mean())
         flags_of[v.variant.name] = partisan(proba) >= 0.5
         v.recall = score(gold, flags_of[v.variant.name].tolist()).recall
@@ -157,12 +161,13 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     for v in variants:
         log(f"    {v.variant.name:56s} {v.items_per_s:7.1f} items/s  agree={v.agreement:.3f}"
             f"  recall={v.recall:.3f}  in cascade: recall={v.cascade_recall:.3f}"
-            f" precision={v.cascade_precision:.3f}")
+            f" precision={v.cascade_precision:.3f}  batch-consistent={v.batch_consistency:.3f}")
     out["variants"] = [{"name": v.variant.name, "backend": v.variant.backend,
                         "items_per_s": v.items_per_s, "speedup": v.items_per_s / naive.items_per_s,
                         "cosine_to_fp32": v.cosine_to_fp32, "agreement_with_fp32": v.agreement,
                         "partisan_recall": v.recall, "cascade_recall": v.cascade_recall,
-                        "cascade_precision": v.cascade_precision} for v in variants]
+                        "cascade_precision": v.cascade_precision,
+                        "batch_consistency": v.batch_consistency} for v in variants]
     out["winner"] = winner.variant.name
     out["winner_backend"] = winner.variant.backend
     out["naive_items_per_s"] = naive.items_per_s
@@ -219,6 +224,15 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     if not opts.work_dir:
         shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def batch_consistency(model: HeadedTransformer, texts: Sequence[str]) -> float:
+    """Share of ``texts`` whose stance is the same read one at a time as read together."""
+    if not texts:
+        return 1.0
+    together = model.predict_proba(list(texts)).argmax(axis=1)
+    alone = np.concatenate([model.predict_proba([t]) for t in texts]).argmax(axis=1)
+    return float((together == alone).mean())
 
 
 def _fresh(path: Path) -> Path:

@@ -45,6 +45,10 @@ def test_bench_command_writes_every_key(tmp_path: Path) -> None:
     assert r["ingest_batched_items_per_s"] > 0
     assert r["serving"]["items"] == 300
     assert not r["serving"]["torch_imported"] or r["winner_backend"].startswith("torch")
+    # fp32 reads a text the same whatever it is batched with
+    assert all(v["batch_consistency"] == 1.0 for v in r["variants"] if "int8" not in v["backend"])
+    winner = next(v for v in r["variants"] if v["name"] == r["winner"])
+    assert winner["batch_consistency"] == 1.0
     assert "cascade end to end" in res.stdout
 
 
@@ -134,6 +138,9 @@ def test_the_winner_is_the_fastest_variant_that_keeps_the_cascades_recall_and_pr
     assert pick_winner([naive, exact, result(5, 60, 0.95, 0.94, 0.95)]) is exact  # loses recall
     assert pick_winner([naive, exact, result(5, 60, 0.95, 0.95, 0.88)]) is exact  # loses precision
     assert pick_winner([naive, exact, result(5, 60, 0.85, 0.95, 0.90)]) is exact  # strays alone
+    moody = result(5, 60, 0.95, 0.95, 0.90)
+    moody.batch_consistency = 0.97  # its answer depends on the rest of the batch
+    assert pick_winner([naive, exact, moody]) is exact
     assert pick_winner([naive]) is naive
 
 
