@@ -87,8 +87,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("torch int8 (dynamic), length-sorted", "torch-int8", Batching()),
     Variant("onnxruntime fp32, length-sorted", "onnx", Batching()),
     Variant("onnxruntime int8 (dynamic), length-sorted", "onnx-int8", Batching()),
-    Variant("onnxruntime fp32, fused graph, length-sorted", "onnx-fused", Batching()),
-    Variant("onnxruntime int8 (dynamic), fused graph, length-sorted", "onnx-fused-int8", Batching()),
 )
 
 

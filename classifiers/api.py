@@ -5,7 +5,7 @@
     clf = build_default_classifier(Path("data/models/stance"), threshold=0.5)
     results = clf.classify(items, registry_view)
 
-    # linear on every candidate text, the transformer (ONNX, fused) only where needed
+    # linear on every candidate text, the transformer (ONNX Runtime) only where needed
     clf = build_default_classifier(Path("data/models/linear"),
                                    transformer_dir=Path("data/models/indobert"))
 
@@ -152,7 +152,7 @@ def build_default_classifier(
     model_dir: Path,
     *,
     transformer_dir: Path | None = None,
-    backend: Backend = "onnx-fused",
+    backend: Backend = "onnx",
     unsure: float = 0.2,
     threshold: float = 0.5,
     unrelated_veto: float = 0.97,

@@ -9,12 +9,12 @@ spend most of their compute on padding. :class:`FastTransformer` instead
 * runs either PyTorch (fp32, or int8 dynamic quantisation of the Linear
   layers) or ONNX Runtime (fp32, or int8 dynamic quantisation of the weights),
   with ``threads`` intra-op threads;
-* for ONNX, can also fuse the graph with ONNX Runtime's transformer optimiser
-  (``onnx-fused``, ``onnx-fused-int8``): attention, embedding and skip layer
-  norms and bias-GELU become single kernels. The export uses eager attention
-  for this, because the optimiser does not recognise the graph that PyTorch's
-  SDPA attention exports to;
 * returns outputs in the caller's order.
+
+ONNX Runtime's transformer graph fusions were measured too and dropped: with
+eager attention exported so that they apply, the fused graph ran no faster
+than the plain one for MiniLM and at half its speed for the IndoBERT-base
+shape on this 2-core CPU.
 
 Serving needs neither ``torch`` nor ``transformers``: :meth:`FastTransformer.from_onnx`
 loads an exported model with ``onnxruntime`` and ``tokenizers`` only, which keeps
@@ -37,14 +37,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-Backend = Literal["torch", "torch-int8", "onnx", "onnx-int8", "onnx-fused", "onnx-fused-int8"]
-BACKENDS: tuple[Backend, ...] = ("torch", "torch-int8", "onnx", "onnx-int8", "onnx-fused",
-                                 "onnx-fused-int8")
-ONNX_BACKENDS: tuple[Backend, ...] = ("onnx", "onnx-int8", "onnx-fused", "onnx-fused-int8")
+Backend = Literal["torch", "torch-int8", "onnx", "onnx-int8"]
+BACKENDS: tuple[Backend, ...] = ("torch", "torch-int8", "onnx", "onnx-int8")
+ONNX_BACKENDS: tuple[Backend, ...] = ("onnx", "onnx-int8")
 # The file each ONNX backend serves, in a model's ``onnx/`` folder.
-ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx",
-                              "onnx-fused": "model.fused.onnx",
-                              "onnx-fused-int8": "model.fused.int8.onnx"}
+ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 Output = Literal["logits", "mean", "cls"]
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -141,7 +138,7 @@ class FastTransformer:
     # -- construction ----------------------------------------------------
 
     @classmethod
-    def from_torch(cls, model: Any, tokenizer: Any, *, backend: Backend = "onnx-fused",
+    def from_torch(cls, model: Any, tokenizer: Any, *, backend: Backend = "onnx",
                    output: Output = "logits", batching: Batching | None = None,
                    threads: int | None = None, work_dir: str | Path | None = None) -> FastTransformer:
         """Wrap a ``transformers`` model object; ONNX backends export it to ``work_dir`` first."""
@@ -151,7 +148,7 @@ class FastTransformer:
         if backend in ONNX_BACKENDS:
             folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="fast-onnx-"))
             path = export_onnx(model, folder / "model.onnx", output=output,
-                               quantize=backend.endswith("int8"), fuse="fused" in backend)
+                               quantize=backend == "onnx-int8")
             return cls.from_onnx(path, tokenizer, batching=batching, output=output, threads=threads,
                                  pad_id=pad_id)
         return cls(_torch_runner(model, output, backend == "torch-int8", threads), tokenizer,
@@ -180,14 +177,12 @@ class FastTransformer:
             feed = {names[0]: ids, names[1]: mask}
             return np.asarray(session.run(None, feed)[0])
 
-        stem = Path(path).stem
-        backend = "onnx-fused" if ".fused" in stem else "onnx"
-        backend += "-int8" if stem.endswith("int8") else ""
+        backend = "onnx-int8" if Path(path).stem.endswith("int8") else "onnx"
         return cls(run, tokenizer, backend=backend, batching=batching, output=output,
                    pad_id=pad_id, threads=threads)
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | Path, *, backend: Backend = "onnx-fused",
+    def from_pretrained(cls, model_dir: str | Path, *, backend: Backend = "onnx",
                         output: Output | None = None, batching: Batching | None = None,
                         threads: int | None = None) -> FastTransformer:
         """Load a Hugging Face model folder; ONNX files are cached in ``model_dir/onnx``."""
@@ -334,29 +329,23 @@ def _torch_runner(model: Any, output: Output, int8: bool, threads: int) -> Runne
 
 
 def export_onnx(model: Any, path: str | Path, *, output: Output = "logits", quantize: bool = True,
-                fuse: bool = False, opset: int = 17) -> Path:
+                opset: int = 17) -> Path:
     """Export ``model`` to ONNX at ``path`` (dynamic batch and length); returns the file to serve.
 
-    With ``fuse`` the graph is then fused by ONNX Runtime's transformer optimiser
-    into ``<stem>.fused.onnx``; with ``quantize`` the weights (of the fused graph,
-    if asked) are quantised to int8 into ``<...>.int8.onnx``. Each file is made
-    once and reused. The outputs of the fused fp32 graph equal the plain one's
-    to rounding (a test checks this).
+    With ``quantize`` the weights are also quantised to int8 (ONNX Runtime dynamic
+    quantisation) into ``<stem>.int8.onnx``, which is returned. Each file is
+    written under a temporary name and renamed, so a crash or a second process
+    never leaves a half-written model to be served.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         _export(model, path, output, opset)
-    served = path
-    if fuse:
-        served = path.with_name(path.stem + ".fused.onnx")
-        if not served.exists():
-            fuse_onnx(path, served, model.config)
     if not quantize:
-        return served
-    qpath = served.with_name(served.stem + ".int8.onnx")
+        return path
+    qpath = path.with_name(path.stem + ".int8.onnx")
     if not qpath.exists():
-        quantize_int8(served, qpath)
+        quantize_int8(path, qpath)
     return qpath
 
 
@@ -365,46 +354,19 @@ def _export(model: Any, path: Path, output: Output, opset: int) -> None:
 
     import torch
 
-    # Eager attention exports as MatMul/Softmax, which the optimiser can fuse; the
-    # SDPA graph it cannot. Both compute the same thing.
-    previous = getattr(model.config, "_attn_implementation", None)
-    if previous not in (None, "eager") and hasattr(model, "set_attn_implementation"):
-        model.set_attn_implementation("eager")
-    try:
-        module = wrap(model, output)
-        ids = torch.ones((2, 8), dtype=torch.long)
-        mask = torch.ones((2, 8), dtype=torch.long)
-        tmp = path.with_name(path.name + ".partial")
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module, (ids, mask), str(tmp), input_names=["input_ids", "attention_mask"],
-                output_names=["output"], opset_version=opset, dynamo=False,
-                dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                              "attention_mask": {0: "batch", 1: "seq"}, "output": {0: "batch"}},
-            )
-        # A file is complete or absent, so a crash mid-export is not served later.
-        os.replace(tmp, path)
-    finally:
-        if previous not in (None, "eager") and hasattr(model, "set_attn_implementation"):
-            model.set_attn_implementation(previous)
-
-
-def fuse_onnx(src: str | Path, dst: str | Path, config: Any) -> Path:
-    """ONNX Runtime's BERT graph fusions of ``src`` into ``dst`` (heads and width from ``config``)."""
-    import logging
-
-    from onnxruntime.transformers import optimizer
-
-    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)  # per-fusion chatter
-    opt = optimizer.optimize_model(str(src), model_type="bert",
-                                   num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
-                                   hidden_size=int(getattr(config, "hidden_size", 0) or 0),
-                                   opt_level=1)
-    tmp = Path(dst).with_name(Path(dst).name + ".partial")
-    opt.save_model_to_file(str(tmp))
-    os.replace(tmp, dst)
-    return Path(dst)
+    module = wrap(model, output)
+    ids = torch.ones((2, 8), dtype=torch.long)
+    mask = torch.ones((2, 8), dtype=torch.long)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module, (ids, mask), str(tmp), input_names=["input_ids", "attention_mask"],
+            output_names=["output"], opset_version=opset, dynamo=False,
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                          "attention_mask": {0: "batch", 1: "seq"}, "output": {0: "batch"}},
+        )
+    os.replace(tmp, path)
 
 
 def quantize_int8(src: str | Path, dst: str | Path) -> Path:
@@ -415,7 +377,7 @@ def quantize_int8(src: str | Path, dst: str | Path) -> Path:
 
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser's "consider pre-processing" note
     # Per-channel scales keep far more decisions equal to fp32's than one scale per tensor.
-    tmp = Path(dst).with_name(Path(dst).name + ".partial")
+    tmp = Path(dst).with_name(f"{Path(dst).name}.{os.getpid()}.partial")
     quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
                      extra_options={"DefaultTensorType": 1})  # 1 = FLOAT, for fused ops
     os.replace(tmp, dst)

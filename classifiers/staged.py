@@ -15,9 +15,9 @@ expensive stance models are combined:
   staged model's partisan recall is at least the transformer's on the texts it
   forwards, and the linear model's on the rest.
 
-The transformer is served by :class:`FastStanceModel` (ONNX Runtime, fused
-graph, length-sorted dynamic padding; see :mod:`classifiers.fast`), which
-needs neither torch nor transformers once the model's ONNX file exists.
+The transformer is served by :class:`FastStanceModel` (ONNX Runtime fp32,
+length-sorted dynamic padding; see :mod:`classifiers.fast`), which needs
+neither torch nor transformers once the model's ONNX file exists.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class FastStanceModel:
         self.version = version
 
     @classmethod
-    def load(cls, model_dir: Path, *, backend: Backend = "onnx-fused", threads: int | None = None,
+    def load(cls, model_dir: Path, *, backend: Backend = "onnx", threads: int | None = None,
              batch_size: int = 32) -> FastStanceModel:
         """Load ``model_dir``; the ONNX file is exported there (``onnx/``) on first use."""
         meta = read_meta(model_dir)
@@ -130,7 +130,7 @@ class FastStanceModel:
         return np.asarray(self.engine.predict_proba(list(texts)))[:, self.columns]
 
 
-def load_staged(linear_dir: Path, transformer_dir: Path, *, backend: Backend = "onnx-fused",
+def load_staged(linear_dir: Path, transformer_dir: Path, *, backend: Backend = "onnx",
                 unsure: float = 0.2, threads: int | None = None) -> StagedStanceModel:
     """The staged model over a trained linear folder and a trained transformer folder."""
     linear = load_model(linear_dir)

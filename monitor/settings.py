@@ -52,11 +52,10 @@ class ClassifierSettings(_Section):
     # staged: the linear model reads every candidate text, the transformer only those
     # naming a registry target or where the linear model's partisan score >= unsure.
     unsure: float = Field(default=0.2, ge=0.0, le=1.0)
-    # How the transformer runs: "torch", or ONNX Runtime ("onnx-fused" is exact fp32 and
-    # several times faster on CPU). The int8 variants are faster still, but scale activations
-    # per batch, so a text's stance can depend on the posts batched with it (docs/performance.md).
-    transformer_backend: Literal["torch", "onnx", "onnx-int8", "onnx-fused", "onnx-fused-int8"] = \
-        "onnx-fused"
+    # How the transformer runs: "torch", or ONNX Runtime ("onnx": exact fp32, several times
+    # faster on CPU). "onnx-int8" is faster still, but it scales activations per batch, so a
+    # text's stance can depend on the posts batched with it (docs/performance.md).
+    transformer_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # A like/repost of a campaign account is let go only when the engaged post is
     # this surely unrelated (P(unrelated) from the stance model).
