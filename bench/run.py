@@ -264,7 +264,7 @@ def _audit(work: Path, n: int, log: Log) -> dict[str, Any]:
     size = table_bytes(store.db)
     timings = time_audit_queries(store.db)
     for t in timings:
-        log(f"    {n:>11,} {t.name:28s} {t.median_ms:8.1f} ms")
+        log(f"    {n:>11,} {t.name:40s} {t.median_ms:8.1f} ms")
     path.unlink(missing_ok=True)
     return {"generate_s": gen_s, "db_bytes": size["bytes"], "bytes_per_item": size["bytes"] / n,
             "queries": {t.name: t.median_ms for t in timings},
