@@ -117,10 +117,10 @@ AUDIT_QUERIES: dict[str, str] = {
     "audit_flags_by_agency": "SELECT * FROM audit_flags_by_agency ORDER BY week, flags DESC",
     "audit_flags_by_region": "SELECT * FROM audit_flags_by_region ORDER BY week, flags DESC",
     "audit_flags_by_candidate": "SELECT * FROM audit_flags_by_candidate ORDER BY week, flags DESC",
-    "audit_flags, one agency's latest week": """
+    "audit_flags, one agency's last 7 days": """
         SELECT * FROM audit_flags
         WHERE agency = (SELECT min(agency) FROM accounts)
-          AND week = (SELECT max(week) FROM audit_flags_by_week)""",
+          AND flagged_at >= (SELECT max(created_at) FROM flags) - INTERVAL 7 DAY""",
     "audit_review_turnaround, per week": """
         SELECT strftime(timezone('Asia/Jakarta', flagged_at), '%G-W%V') AS week,
                median(hours_to_first_decision) AS median_h,
