@@ -60,13 +60,15 @@ def print_report(r: Mapping[str, Any], console: Console | None = None) -> None:
     v = Table(title=f"Stage 3 '{r['model']}' on {r['threads']} threads ({r['cpu']})",
               title_justify="left")
     for c in ("variant", "items/s", "speed-up", "cosine to fp32", "same stance as fp32",
-              "partisan recall"):
+              "partisan recall", "in cascade: recall / precision", "same alone as in a batch"):
         v.add_column(c)
     for row in r["variants"]:
         v.add_row(("* " if row["name"] == r["winner"] else "") + row["name"],
                   f"{row['items_per_s']:.1f}", f"{row['speedup']:.1f}x",
                   f"{row['cosine_to_fp32']:.4f}", f"{row['agreement_with_fp32']:.1%}",
-                  f"{row['partisan_recall']:.3f}")
+                  f"{row['partisan_recall']:.3f}",
+                  f"{row.get('cascade_recall', 0):.3f} / {row.get('cascade_precision', 0):.3f}",
+                  f"{row.get('batch_consistency', 1):.1%}")
     console.print(v)
     t = Table(title=f"asn-monitor bench: {r['items']:,} items, recall on {r['recall_corpus']}",
               title_justify="left")

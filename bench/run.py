@@ -2,14 +2,16 @@
 
 Steps (each timed on this machine's CPU, with ``threads`` intra-op threads):
 
-1. stage-2 stand-in: TF-IDF + logistic regression, trained on the corpus's
-   train split (the classifiers' seed corpus when present);
+1. stage 2: the product's trained linear model (``--linear-dir``, by default
+   ``data/models/linear``, trained there on first use exactly as ``make run``
+   does; the seed corpus's test split is held out of its training);
 2. stage 3: the transformer, timed in every variant of
    :data:`bench.transformer.VARIANTS` on workload texts; the fastest variant whose
    outputs stay close to fp32's wins;
 3. recall on the corpus's test split: naive (fp32 transformer on every text)
-   against the cascade (matcher + linear on every text, the winning variant
-   where they say political or unsure);
+   against the staged model (:class:`classifiers.staged.StagedStanceModel`:
+   linear on every text, the winning variant where stage 1 found a target or
+   the linear model is unsure);
 4. the cascade end to end on ``items`` workload items, in a separate serving
    process (:mod:`bench.serve`), whose peak RSS is reported;
 5. DuckDB ingest: ``Store.save_page`` and ``Store.save_pages`` (ten pages a transaction);
@@ -27,20 +29,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.cascade import (
-    LABELS,
-    CascadeClassifier,
-    Gate,
-    partisan,
-    score,
-    text_signals,
-    train_head,
-    train_standin_linear,
-)
+import numpy as np
+
+from bench.cascade import LABELS, score, train_head
 from bench.serve import peak_rss_mb
 from bench.workload import WorkloadGenerator, load_corpus, texts_of
 from classifiers.fast import (
@@ -52,6 +47,7 @@ from classifiers.fast import (
     load_tokenizer,
 )
 from classifiers.matcher import RegistryMatcher
+from classifiers.staged import StagedStanceModel, combine, names_a_target, partisan
 from classifiers.testing import jabar_view
 
 Log = Callable[[str], None]
@@ -66,7 +62,8 @@ class Options:
     audit_sizes: Sequence[int] = (1_000_000, 10_000_000)
     threads: int | None = None
     page_size: int = 2000
-    min_agreement: float = 0.97  # a stage-3 variant must decide as fp32 does on this share
+    min_agreement: float = 0.9  # a stage-3 variant must decide as fp32 does on this share
+    consistency_sample: int = 96  # test texts read alone and in a batch, per variant
     variant_sample: int = 256
     recall_max: int | None = None
     head_train: int | None = None
@@ -75,9 +72,9 @@ class Options:
     corpus_size: int = 1600  # synthetic training texts, when the seed corpus is absent
     corpus: str | None = None  # a seed corpus JSONL (default: classifiers/data/seed_corpus.jsonl)
     transformer_dir: str | None = None  # a fine-tuned classification model folder for stage 3
-    linear_dir: str | None = None  # a trained linear model folder (classifiers.models.load_model)
+    linear_dir: str = "data/models/linear"  # the product's linear model (trained there if absent)
     work_dir: str | None = None
-    gate: Gate = field(default_factory=Gate)
+    unsure: float = 0.2  # stage 2's partisan probability from which stage 3 also reads a text
 
 
 def _cpu_name() -> str:
@@ -114,20 +111,18 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
                            "cpu": _cpu_name(), "cores": os.cpu_count(),
                            "python": platform.python_version(), "load_avg_start": os.getloadavg()}
 
-    log("1/6 corpus and stage-2 stand-in (TF-IDF + LR)")
+    log(f"1/6 corpus and stage 2: the linear model in {opts.linear_dir}")
     train, test, corpus_name = load_corpus(size=opts.corpus_size,
                                             path=Path(opts.corpus) if opts.corpus else None)
     if opts.recall_max:
         test = test[::max(1, len(test) // opts.recall_max)][:opts.recall_max]  # every label
     out["recall_corpus"] = corpus_name
-    if opts.linear_dir:  # the classifiers room's trained linear model
-        import importlib
+    from classifiers.api import ensure_default_model
+    from classifiers.models import load_model
 
-        linear = importlib.import_module("classifiers.models").load_model(Path(opts.linear_dir))
-        out["stage2"] = f"classifiers.models.load_model({opts.linear_dir})"
-    else:
-        linear = train_standin_linear(texts_of(train), [e.label for e in train])
-        out["stage2"] = "STAND-IN TF-IDF+LR trained by the bench (bench.cascade.train_standin_linear)"
+    linear_dir = ensure_default_model(Path(opts.linear_dir)).resolve()
+    linear = load_model(linear_dir)
+    out["stage2"] = f"{linear.kind} model {linear.version} ({linear_dir})"
 
     log(f"2/6 stage 3 '{opts.model}': timing {opts.variant_sample} workload texts per variant")
     model, model_dir, real = build_model(opts.model, work / "model", opts.transformer_dir)
@@ -149,19 +144,30 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     test_texts, gold = texts_of(test), [e.label for e in test]
     ref = HeadedTransformer(fp32, head, cols).predict_proba(test_texts).argmax(axis=1)
     flags_of: dict[str, Any] = {}
+    p2 = np.asarray(linear.predict_proba(test_texts), dtype=np.float64)
+    forward = np.array([names_a_target(t) for t in test_texts], dtype=bool)
+    forward |= partisan(p2) >= opts.unsure
+    alone = test_texts[::max(1, len(test_texts) // opts.consistency_sample)][:opts.consistency_sample]
     for v in variants:
-        proba = HeadedTransformer(v.engine, head, cols).predict_proba(test_texts)
+        headed = HeadedTransformer(v.engine, head, cols)
+        v.batch_consistency = batch_consistency(headed, alone)
+        proba = headed.predict_proba(test_texts)
         v.agreement = float((proba.argmax(axis=1) == ref).mean())
         flags_of[v.variant.name] = partisan(proba) >= 0.5
         v.recall = score(gold, flags_of[v.variant.name].tolist()).recall
+        staged_s = score(gold, (partisan(combine(p2, proba, forward)) >= 0.5).tolist())
+        v.cascade_recall, v.cascade_precision = staged_s.recall, staged_s.precision
     winner = pick_winner(variants, opts.min_agreement)
     for v in variants:
-        log(f"    {v.variant.name:48s} {v.items_per_s:8.1f} items/s  agree={v.agreement:.3f}"
-            f"  recall={v.recall:.3f}")
+        log(f"    {v.variant.name:56s} {v.items_per_s:7.1f} items/s  agree={v.agreement:.3f}"
+            f"  recall={v.recall:.3f}  in cascade: recall={v.cascade_recall:.3f}"
+            f" precision={v.cascade_precision:.3f}  batch-consistent={v.batch_consistency:.3f}")
     out["variants"] = [{"name": v.variant.name, "backend": v.variant.backend,
                         "items_per_s": v.items_per_s, "speedup": v.items_per_s / naive.items_per_s,
                         "cosine_to_fp32": v.cosine_to_fp32, "agreement_with_fp32": v.agreement,
-                        "partisan_recall": v.recall} for v in variants]
+                        "partisan_recall": v.recall, "cascade_recall": v.cascade_recall,
+                        "cascade_precision": v.cascade_precision,
+                        "batch_consistency": v.batch_consistency} for v in variants]
     out["winner"] = winner.variant.name
     out["winner_backend"] = winner.variant.backend
     out["naive_items_per_s"] = naive.items_per_s
@@ -169,17 +175,10 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     out["transformer_speedup"] = winner.items_per_s / naive.items_per_s
     out["real_weights"] = real
     naive_flags = flags_of[naive.variant.name]
-    cascade = CascadeClassifier(linear, HeadedTransformer(winner.engine, head, cols), gate=opts.gate)
-    matched, context = text_signals(test_texts)
-    proba, fwd = cascade.decide(test_texts, matched, context)
+    staged = StagedStanceModel(linear, HeadedTransformer(winner.engine, head, cols),
+                               unsure=opts.unsure)
+    proba, fwd = staged.route(test_texts)
     n_s, c_s = score(gold, naive_flags.tolist()), score(gold, (partisan(proba) >= 0.5).tolist())
-    other = Gate(opts.gate.unsure, opts.gate.flag, not opts.gate.context)  # the other gate, for comparison
-    o_proba, o_fwd = CascadeClassifier(linear, cascade.transformer, gate=other).decide(
-        test_texts, matched, context)
-    o_s = score(gold, (partisan(o_proba) >= 0.5).tolist())
-    out["other_gate"] = {"context": other.context, "cascade_recall": o_s.recall,
-                         "cascade_precision": o_s.precision,
-                         "test_stage3_fraction": float(o_fwd.mean()) if len(o_fwd) else 0.0}
     lin_s = score(gold, (partisan(linear.predict_proba(test_texts)) >= 0.5).tolist())
     out.update(naive_recall=n_s.recall, naive_precision=n_s.precision, cascade_recall=c_s.recall,
                cascade_precision=c_s.precision, linear_recall=lin_s.recall,
@@ -187,22 +186,22 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
                test_items=len(test), test_stage3_fraction=float(fwd.mean()) if len(fwd) else 0.0)
 
     log(f"4/6 cascade end to end on {opts.items} items (separate serving process)")
-    joblib.dump(linear, work / "linear.joblib")
-    joblib.dump((head, cols), work / "head.joblib")
-    spec = {"items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
-            "backend": winner.variant.backend, "output": output, "threads": threads,
-            "linear": str(work / "linear.joblib"),
-            "head": str(work / "head.joblib"), "db": str(_fresh(work / "serve.duckdb")),
-            "page_size": opts.page_size, "gate": {"unsure": opts.gate.unsure, "flag": opts.gate.flag,
-                     "context": opts.gate.context}}
+    spec: dict[str, Any] = {
+        "items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
+        "backend": winner.variant.backend, "output": output, "threads": threads,
+        "linear_dir": str(linear_dir), "db": str(_fresh(work / "serve.duckdb")),
+        "page_size": opts.page_size, "unsure": opts.unsure}
+    if not opts.transformer_dir:
+        joblib.dump((head, cols), work / "head.joblib")
+        spec["head"] = str(work / "head.joblib")
     served = _serve(spec, work)
     out["cascade_items_per_s"] = served["cascade_items_per_s"]
     out["peak_rss_mb"] = served["peak_rss_mb"]
     out["serving"] = served
     out["cascade_items_per_cpu_s"] = served["cascade_items_per_cpu_s"]
-    out["gate"] = spec["gate"]
+    out["unsure"] = opts.unsure
     out["bytes_per_item"] = served["bytes_per_item"]
-    del model, variants, naive, winner, fp32, cascade
+    del model, variants, naive, winner, fp32, staged
 
     log("5/6 DuckDB ingest: Store.save_page and Store.save_pages")
     from bench.ingest import measure_ingest
@@ -225,6 +224,15 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     if not opts.work_dir:
         shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def batch_consistency(model: HeadedTransformer, texts: Sequence[str]) -> float:
+    """Share of ``texts`` whose stance is the same read one at a time as read together."""
+    if not texts:
+        return 1.0
+    together = model.predict_proba(list(texts)).argmax(axis=1)
+    alone = np.concatenate([model.predict_proba([t]) for t in texts]).argmax(axis=1)
+    return float((together == alone).mean())
 
 
 def _fresh(path: Path) -> Path:
@@ -256,7 +264,7 @@ def _audit(work: Path, n: int, log: Log) -> dict[str, Any]:
     size = table_bytes(store.db)
     timings = time_audit_queries(store.db)
     for t in timings:
-        log(f"    {n:>11,} {t.name:28s} {t.median_ms:8.1f} ms")
+        log(f"    {n:>11,} {t.name:40s} {t.median_ms:8.1f} ms")
     path.unlink(missing_ok=True)
     return {"generate_s": gen_s, "db_bytes": size["bytes"], "bytes_per_item": size["bytes"] / n,
             "queries": {t.name: t.median_ms for t in timings},

@@ -5,6 +5,10 @@ the peak RSS it reports belongs to a process holding only what serving needs:
 the matcher, the linear model, the stage-3 engine (ONNX Runtime for the ONNX
 variants: no PyTorch is imported then), DuckDB and the pages in flight.
 
+The classifier is the product's: :class:`classifiers.cascade.CascadeClassifier`
+over :class:`classifiers.staged.StagedStanceModel`, as ``classifier.model =
+"staged"`` builds it in the daemon.
+
 Each page goes through :func:`monitor.pipeline.process_page` (normalise,
 de-duplicate, classify, evidence, store) exactly as in a cycle, into the
 pipeline's own ``Store``.
@@ -21,10 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.cascade import CascadeClassifier, CascadeStats, Gate, score
+from bench.cascade import LABELS, Recorder, score
 from bench.workload import Labelled, WorkloadGenerator
-from classifiers.fast import Batching, FastTransformer, HeadedTransformer
+from classifiers.cascade import CascadeClassifier
+from classifiers.fast import Batching, FastTransformer, HeadedTransformer, SoftmaxHead, label_columns
+from classifiers.matcher import RegistryMatcher
+from classifiers.models import load_model
 from classifiers.normalise import normalise
+from classifiers.staged import StagedStanceModel, StageStats
 from classifiers.testing import jabar_view
 from monitor.model import Account, Cursor, Fetched, Page, Raw
 from monitor.pipeline import AccountIndex, Pipeline, process_page
@@ -78,23 +86,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_cascade(spec: Mapping[str, Any]) -> CascadeClassifier:
-    """The cascade from the spec's saved models (real classifiers slot in here at merge)."""
-    import joblib
-
-    linear = joblib.load(spec["linear"])
-    head, columns = joblib.load(spec["head"])
-    engine = FastTransformer.from_pretrained(Path(spec["model_dir"]), backend=spec["backend"],
+def build_cascade(spec: Mapping[str, Any]) -> Recorder:
+    """The product cascade from the spec's saved models, recording its decisions."""
+    model_dir = Path(spec["model_dir"])
+    engine = FastTransformer.from_pretrained(model_dir, backend=spec["backend"],
                                              output=spec.get("output", "mean"), batching=Batching(),
                                              threads=int(spec["threads"]))
-    transformer = HeadedTransformer(engine, head, columns)
-    return CascadeClassifier(linear, transformer, gate=Gate(**spec.get("gate", {})),
-                             version=str(spec.get("version", "bench")), keep_decisions=True)
+    if spec.get("head"):  # a bare encoder: the bench's head on its pooled embeddings
+        import joblib
+
+        head, columns = joblib.load(spec["head"])
+        transformer = HeadedTransformer(engine, head, columns, version="bench-head")
+    else:  # a classification model: its own logits
+        transformer = HeadedTransformer(engine, SoftmaxHead(), label_columns(model_dir, LABELS),
+                                        version="classifier")
+    staged = StagedStanceModel(load_model(Path(spec["linear_dir"])), transformer,
+                               unsure=float(spec.get("unsure", 0.2)))
+    return Recorder(CascadeClassifier(RegistryMatcher(), staged))
 
 
 def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Run the workload of ``spec`` through the cascade and the store; return the figures."""
-    cascade = build_cascade(spec)
+    rec = build_cascade(spec)
     gen = WorkloadGenerator(int(spec["seed"]), accounts=int(spec.get("accounts", 500)))
     labelled = gen.items(int(spec["items"]))
     store = Store(spec["db"])
@@ -103,13 +116,14 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
     view = jabar_view()
     index = AccountIndex.build(store.current_handles())
     page_size = int(spec.get("page_size", 2000))
+    rec.classify([x.item for x in labelled[:64]], view)  # warm-up, not stored or counted
+    rec = Recorder(rec.cascade)
+    rec.staged.stats = StageStats()
     source = BenchSource()
-    pipeline = Pipeline(store=store, sources=[source], classifier=cascade,
+    pipeline = Pipeline(store=store, sources=[source], classifier=rec,
                         registries=lambda _i: view, normalise=lambda t: normalise(t).text,
                         batch_size=page_size)
     pages = pages_of(labelled, page_size)
-    cascade.classify([x.item for x in labelled[:64]], view)  # warm-up, not stored
-    cascade.stats = CascadeStats()
     run_id = store.begin_run("bench")
     started, cpu_started = time.perf_counter(), time.process_time()
     flagged = 0
@@ -121,17 +135,17 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
     with store.db.connect() as con:
         con.execute("CHECKPOINT")
     size = table_bytes(store.db)
-    decisions = cascade.stats.decisions
-    s = score([x.label for x in labelled], [decisions.get(x.item.key, False) for x in labelled])
-    st = cascade.stats
-    classify_s = sum(st.seconds.values())
+    s = score([x.label for x in labelled], [rec.decisions.get(x.item.key, False) for x in labelled])
+    stages = rec.stage_seconds()
+    st = rec.staged.stats
     return {
         "items": len(labelled), "seconds": seconds, "cascade_items_per_s": len(labelled) / seconds,
         "cpu_seconds": cpu_seconds, "cascade_items_per_cpu_s": len(labelled) / cpu_seconds,
-        "cascade_classify_items_per_s": len(labelled) / classify_s if classify_s else 0.0,
-        "stage_seconds": st.seconds, "pipeline_and_store_seconds": seconds - classify_s,
-        "stage3_items": st.stage3_items,
-        "stage3_fraction": st.stage3_items / max(1, st.items), "flags": flagged,
+        "cascade_classify_items_per_s": len(labelled) / rec.seconds if rec.seconds else 0.0,
+        "stage_seconds": stages, "pipeline_and_store_seconds": seconds - rec.seconds,
+        "stage2_items": st.texts, "stage3_items": st.forwarded,
+        "stage2_fraction": st.texts / max(1, rec.items),
+        "stage3_fraction": st.forwarded / max(1, rec.items), "flags": flagged,
         "workload_recall": s.recall, "workload_precision": s.precision,
         "workload_partisan": s.n_partisan, "db_bytes": size["bytes"],
         "bytes_per_item": size["bytes"] / max(1, size["items"]),

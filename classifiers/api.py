@@ -5,6 +5,10 @@
     clf = build_default_classifier(Path("data/models/stance"), threshold=0.5)
     results = clf.classify(items, registry_view)
 
+    # linear on every candidate text, the transformer (ONNX Runtime) only where needed
+    clf = build_default_classifier(Path("data/models/linear"),
+                                   transformer_dir=Path("data/models/indobert"))
+
     report = train("linear", Path("data/models/stance-v2"), extra_examples=reviewed)
     report = train("transformer", Path("data/models/indobert"),
                    base_model="indolem/indobertweet-base-uncased", epochs=3)
@@ -32,9 +36,11 @@ from classifiers.corpus import (
     load_seed_corpus,
     neutralised_copies,
 )
+from classifiers.fast import Backend
 from classifiers.linear import train_linear
 from classifiers.matcher import RegistryMatcher
-from classifiers.models import ModelKind, TrainReport, load_model, read_meta
+from classifiers.models import ModelKind, StanceModel, TrainReport, load_model, read_meta
+from classifiers.staged import FastStanceModel, load_staged
 from classifiers.transformer import DEFAULT_BASE, train_transformer
 from monitor.errors import ConfigError
 from monitor.model import Classifier
@@ -145,6 +151,9 @@ def ensure_default_model(model_dir: Path) -> Path:
 def build_default_classifier(
     model_dir: Path,
     *,
+    transformer_dir: Path | None = None,
+    backend: Backend = "onnx",
+    unsure: float = 0.2,
     threshold: float = 0.5,
     unrelated_veto: float = 0.97,
     account_score: float = 0.9,
@@ -153,10 +162,20 @@ def build_default_classifier(
     """The cascade over the model in ``model_dir``; trains the linear default there if absent.
 
     ``model_dir`` may hold any model written by :func:`train` (linear or
-    transformer); thresholds come from the caller's settings.
+    transformer; a transformer runs on ``backend``). With ``transformer_dir``
+    the cascade's model is staged (:mod:`classifiers.staged`): the linear model
+    in ``model_dir`` reads every text, the transformer only those that name a
+    target or leave the linear model unsure. Thresholds come from the caller's
+    settings.
     """
     path = ensure_default_model(Path(model_dir))
-    model = load_model(path)
+    model: StanceModel
+    if transformer_dir is not None:
+        model = load_staged(path, Path(transformer_dir), backend=backend, unsure=unsure)
+    elif read_meta(path).get("kind") == "transformer" and backend != "torch":
+        model = FastStanceModel.load(path, backend=backend)
+    else:
+        model = load_model(path)
     return CascadeClassifier(RegistryMatcher(), model, flag_threshold=threshold,
                              unrelated_veto=unrelated_veto, account_score=account_score,
                              batch_size=batch_size)

@@ -63,13 +63,16 @@ def build_classifier(settings: Settings) -> Classifier:
         return MatcherClassifier()
     from classifiers.api import build_default_classifier
 
-    folder = settings.resolve(c.model_dir if c.model == "linear" else c.transformer_dir)
-    if c.model == "transformer" and not (folder / "meta.json").exists():
+    transformer = settings.resolve(c.transformer_dir)
+    if c.model in ("transformer", "staged") and not (transformer / "meta.json").exists():
         raise ConfigError(f"{settings.file}: classifier.transformer_dir",
-                          f"no trained model in {folder} (run: asn-monitor train --kind transformer)")
-    return build_default_classifier(folder, threshold=c.flag_threshold,
-                                    unrelated_veto=c.unrelated_veto, account_score=c.account_score,
-                                    batch_size=c.batch_size)
+                          f"no trained model in {transformer} (run: asn-monitor train --kind transformer)")
+    linear = settings.resolve(c.model_dir)
+    return build_default_classifier(
+        transformer if c.model == "transformer" else linear,
+        transformer_dir=transformer if c.model == "staged" else None,
+        backend=c.transformer_backend, unsure=c.unsure, threshold=c.flag_threshold,
+        unrelated_veto=c.unrelated_veto, account_score=c.account_score, batch_size=c.batch_size)
 
 
 def campaign_targets(registries: list[Registry]) -> dict[str, list[str]]:

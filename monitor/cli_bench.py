@@ -30,14 +30,16 @@ import click
               help="Synthetic training texts when classifiers/data/seed_corpus.jsonl is absent.")
 @click.option("--corpus", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Seed corpus JSONL for recall (default: classifiers/data/seed_corpus.jsonl if present).")
-@click.option("--context-to-stage3/--no-context-to-stage3", default=False, show_default=True,
-              help="Send items with election words but no registry target to the transformer.")
-@click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.97, show_default=True,
-              help="A stage-3 variant wins only if its stance equals fp32's on this share of test texts.")
+@click.option("--unsure", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Stage 2's partisan probability from which stage 3 also reads a text.")
+@click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.9, show_default=True,
+              help="A stage-3 variant wins only if, on its own, its stance equals fp32's on this share "
+                   "of test texts (it must also keep the cascade's recall and precision).")
 @click.option("--transformer-dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="A fine-tuned sequence-classification model folder to use as stage 3 (overrides --model).")
-@click.option("--linear-dir", type=click.Path(file_okay=False, exists=True), default=None,
-              help="A trained linear model folder (classifiers.models.load_model) to use as stage 2.")
+@click.option("--linear-dir", type=click.Path(file_okay=False), default="data/models/linear",
+              show_default=True,
+              help="Stage 2: a trained linear model folder; the default model is trained there if absent.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
 @click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
@@ -45,13 +47,12 @@ import click
 def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
-              context_to_stage3: bool, min_agreement: float, transformer_dir: str | None,
-              linear_dir: str | None, work_dir: str | None,
+              unsure: float, min_agreement: float, transformer_dir: str | None,
+              linear_dir: str, work_dir: str | None,
               json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
 
-    from bench.cascade import Gate
     from bench.report import print_report
     from bench.run import Options, run_bench
 
@@ -59,7 +60,7 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
     opts = Options(items=items, model=model, audit_sizes=sizes, threads=threads, page_size=page_size,
                    variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
                    ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
-                   gate=Gate(context=context_to_stage3), min_agreement=min_agreement,
+                   unsure=unsure, min_agreement=min_agreement,
                    transformer_dir=transformer_dir, linear_dir=linear_dir,
                    work_dir=work_dir)
     quiet = json_path == "-"

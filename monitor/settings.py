@@ -44,11 +44,18 @@ class InputSettings(_Section):
 class ClassifierSettings(_Section):
     """``[classifier]``: which model decides, and when an item is flagged."""
 
-    model: Literal["matcher", "linear", "transformer"] = "linear"
+    model: Literal["matcher", "linear", "transformer", "staged"] = "linear"
     # linear: the folder the default model is trained into on first use (and kept).
     model_dir: Path = Path("../data/models/linear")
     # transformer: a folder written by `asn-monitor train --kind transformer`.
     transformer_dir: Path = Path("../data/models/transformer")
+    # staged: the linear model reads every candidate text, the transformer only those
+    # naming a registry target or where the linear model's partisan score >= unsure.
+    unsure: float = Field(default=0.2, ge=0.0, le=1.0)
+    # How the transformer runs: "torch", or ONNX Runtime ("onnx": exact fp32, several times
+    # faster on CPU). "onnx-int8" is faster still, but it scales activations per batch, so a
+    # text's stance can depend on the posts batched with it (docs/performance.md).
+    transformer_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # A like/repost of a campaign account is let go only when the engaged post is
     # this surely unrelated (P(unrelated) from the stance model).

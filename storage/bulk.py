@@ -110,37 +110,28 @@ _FILLER = (
 )
 
 
-# The issue-5 engineer owns the audit views; these are equivalent SQL on the m001 tables.
+# The standard audit queries: the documented views of m006 (docs/audits.md) as auditors
+# read them: the weekly roll-ups whole, the row-level views filtered or summarised.
 AUDIT_QUERIES: dict[str, str] = {
-    "flags_by_agency_week": """
-        SELECT a.agency, date_trunc('week', f.created_at) AS week, count(*) AS flags,
-               count(*) FILTER (WHERE s.status = 'confirmed') AS confirmed
-        FROM flags f JOIN accounts a USING (account_id) JOIN flag_status s USING (flag_id)
-        GROUP BY ALL ORDER BY flags DESC LIMIT 100""",
-    "flags_by_region_week": """
-        SELECT r.province, a.region, date_trunc('week', f.created_at) AS week, count(*) AS flags
-        FROM flags f JOIN accounts a USING (account_id) JOIN regions r ON r.code = a.region
-        GROUP BY ALL ORDER BY flags DESC LIMIT 100""",
-    "flags_by_candidate_week": """
-        SELECT t.target, date_trunc('week', f.created_at) AS week, count(*) AS flags
-        FROM flags f, unnest(from_json(f.targets, '["VARCHAR"]')) AS t(target)
-        GROUP BY ALL ORDER BY flags DESC LIMIT 100""",
-    "review_turnaround_week": """
-        SELECT date_trunc('week', f.created_at) AS week, count(*) AS reviewed,
-               median(first.decided_at - f.created_at) AS median_turnaround,
-               quantile_cont(epoch(first.decided_at - f.created_at), 0.9) AS p90_seconds
-        FROM flags f JOIN (SELECT flag_id, min(decided_at) AS decided_at FROM reviews
-                           GROUP BY flag_id) first USING (flag_id)
-        GROUP BY ALL ORDER BY week""",
-    "reviewer_activity_week": """
-        SELECT reviewer, date_trunc('week', decided_at) AS week, count(*) AS decisions,
-               count(*) FILTER (WHERE decision = 'confirmed') AS confirmed
-        FROM reviews GROUP BY ALL ORDER BY week, reviewer""",
-    "model_version_per_decision": """
-        SELECT c.model, c.version, s.status, count(*) AS flags, avg(c.score) AS mean_score
-        FROM flags f JOIN classifications c ON c.id = f.classification_id
-        JOIN flag_status s USING (flag_id) GROUP BY ALL ORDER BY c.version, s.status""",
-    "flag_rate_by_agency": """
+    "audit_flags_by_week": "SELECT * FROM audit_flags_by_week ORDER BY week",
+    "audit_flags_by_agency": "SELECT * FROM audit_flags_by_agency ORDER BY week, flags DESC",
+    "audit_flags_by_region": "SELECT * FROM audit_flags_by_region ORDER BY week, flags DESC",
+    "audit_flags_by_candidate": "SELECT * FROM audit_flags_by_candidate ORDER BY week, flags DESC",
+    "audit_flags, one agency's last 7 days": """
+        SELECT * FROM audit_flags
+        WHERE agency = (SELECT min(agency) FROM accounts)
+          AND flagged_at >= (SELECT max(created_at) FROM flags) - INTERVAL 7 DAY""",
+    "audit_review_turnaround, per week": """
+        SELECT strftime(timezone('Asia/Jakarta', flagged_at), '%G-W%V') AS week,
+               median(hours_to_first_decision) AS median_h,
+               quantile_cont(hours_to_first_decision, 0.9) AS p90_h
+        FROM audit_review_turnaround GROUP BY week ORDER BY week""",
+    "audit_reviewer_activity": "SELECT * FROM audit_reviewer_activity ORDER BY decisions DESC",
+    "audit_decision_models, by version": """
+        SELECT model, version, decision, count(*) AS decisions, avg(score) AS mean_score
+        FROM audit_decision_models GROUP BY ALL ORDER BY version, decision""",
+    # The one standard question that reads every item, not only the flags.
+    "flag rate by agency (all items)": """
         SELECT a.agency, sum(i.n) AS items, sum(coalesce(f.n, 0)) AS flags,
                sum(coalesce(f.n, 0)) / sum(i.n) AS rate
         FROM (SELECT account_id, count(*) AS n FROM items GROUP BY account_id) i

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench.cascade import CachingMatcher, CascadeClassifier, score
+from bench.cascade import score
 from bench.ingest import PAGE, _records
 from bench.serve import pages_of
 from bench.workload import WorkloadGenerator
+from classifiers.cascade import CascadeClassifier
 from classifiers.fast import NAIVE, Batching, FastTransformer, batches, load_tokenizer
 from classifiers.matcher import RegistryMatcher
+from classifiers.staged import StagedStanceModel
 from classifiers.testing import jabar_view
-from monitor.testing import invoke
+from monitor.testing import MODEL_DIR_ENV, invoke
 from storage.bulk import load_accounts
 from storage.evidence import verify
 from storage.store import Store
@@ -26,6 +29,7 @@ KEYS = ("naive_items_per_s", "cascade_items_per_s", "cascade_recall", "naive_rec
 def test_bench_command_writes_every_key(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     res = invoke(["bench", "--items", "300", "--model", "tiny", "--audit-sizes", "20000",
+                  "--linear-dir", os.environ[MODEL_DIR_ENV],
                   "--variant-sample", "32", "--ingest-items", "200", "--corpus-size", "200", "--threads", "1",
                   "--json", str(out)])
     assert res.exit_code == 0, res.stderr
@@ -41,6 +45,10 @@ def test_bench_command_writes_every_key(tmp_path: Path) -> None:
     assert r["ingest_batched_items_per_s"] > 0
     assert r["serving"]["items"] == 300
     assert not r["serving"]["torch_imported"] or r["winner_backend"].startswith("torch")
+    # fp32 reads a text the same whatever it is batched with
+    assert all(v["batch_consistency"] == 1.0 for v in r["variants"] if "int8" not in v["backend"])
+    winner = next(v for v in r["variants"] if v["name"] == r["winner"])
+    assert winner["batch_consistency"] == 1.0
     assert "cascade end to end" in res.stdout
 
 
@@ -75,33 +83,64 @@ def test_batches_sort_and_pad_only_to_the_longest() -> None:
     assert all(x.shape[1] == 64 for _, x, _ in naive)
 
 
-def test_caching_matcher_gives_the_same_results() -> None:
-    gen = WorkloadGenerator(3)
-    view = jabar_view()
-    plain, cached = RegistryMatcher(), CachingMatcher()
-    for x in gen.items(300):
-        regs = view.for_item(x.item)
-        assert plain.match(x.item, regs) == cached.match(x.item, regs)
+class Fixed:
+    """A stance model that answers one row for every text, and counts what it read."""
+
+    kind = "fixed"
+
+    def __init__(self, row: list[float], version: str = "fixed") -> None:
+        self.row, self.calls, self.version = row, 0, version
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return np.array([self.row] * len(texts)).reshape(-1, 4)
 
 
-def test_cascade_sends_only_political_or_unsure_items_to_stage_3() -> None:
-    class Fixed:
-        def __init__(self, row: list[float]) -> None:
-            self.row, self.calls = row, 0
-
-        def predict_proba(self, texts: list[str]) -> np.ndarray:
-            self.calls += len(texts)
-            return np.array([self.row] * len(texts))
-
+def test_staged_cascade_sends_only_targeted_or_unsure_items_to_stage_3() -> None:
     linear, transformer = Fixed([0.01, 0.01, 0.08, 0.9]), Fixed([0.9, 0.0, 0.05, 0.05])
-    cascade = CascadeClassifier(linear, transformer)
+    staged = StagedStanceModel(linear, transformer)
+    cascade = CascadeClassifier(RegistryMatcher(), staged)
     gen = WorkloadGenerator(5, partisan=0.2, neutral=0.1)
     labelled = gen.items(200)
     results = cascade.classify([x.item for x in labelled], jabar_view())
-    assert linear.calls == 200
-    assert 0 < transformer.calls < 200
+    # stage 1 hands on only items naming a target or talking about the election
+    assert 0 < linear.calls < 200 and staged.stats.texts == linear.calls
+    assert 0 < transformer.calls < linear.calls and staged.stats.forwarded == transformer.calls
     s = score([x.label for x in labelled], [r.flagged for r in results])
     assert s.recall == 1.0  # every partisan item names a candidate, so reaches stage 3
+    assert results[0].version == "fixed+fixed"
+
+
+def test_staged_model_keeps_the_more_partisan_row_and_forwards_unsure_texts() -> None:
+    linear = Fixed([0.3, 0.0, 0.1, 0.6])  # partisan 0.3: unsure at 0.2, sure at 0.5
+    transformer = Fixed([0.0, 0.0, 0.1, 0.9])
+    texts = ["rapat di kantor", "coblos [NOMOR] ya"]
+    p, fwd = StagedStanceModel(linear, transformer, unsure=0.2).route(texts)
+    assert fwd.tolist() == [True, True] and transformer.calls == 2
+    assert np.allclose(p, [[0.3, 0.0, 0.1, 0.6]] * 2)  # the linear row is the more partisan one
+    p, fwd = StagedStanceModel(linear, transformer, unsure=0.5).route(texts)
+    assert fwd.tolist() == [False, True]  # only the text naming a target
+    with pytest.raises(ValueError, match="unsure"):
+        StagedStanceModel(linear, transformer, unsure=1.5)
+
+
+def test_the_winner_is_the_fastest_variant_that_keeps_the_cascades_recall_and_precision() -> None:
+    from bench.transformer import VARIANTS, VariantResult, pick_winner
+
+    def result(i: int, speed: float, agree: float, c_recall: float, c_prec: float) -> VariantResult:
+        return VariantResult(VARIANTS[i], speed, 1.0, 1.0, None, agree, 0.9,  # type: ignore[arg-type]
+                             c_recall, c_prec)
+
+    naive = result(0, 10, 1.0, 0.95, 0.90)
+    exact = result(4, 30, 1.0, 0.95, 0.90)
+    assert pick_winner([naive, exact, result(5, 60, 0.95, 0.95, 0.895)]).items_per_s == 60
+    assert pick_winner([naive, exact, result(5, 60, 0.95, 0.94, 0.95)]) is exact  # loses recall
+    assert pick_winner([naive, exact, result(5, 60, 0.95, 0.95, 0.88)]) is exact  # loses precision
+    assert pick_winner([naive, exact, result(5, 60, 0.85, 0.95, 0.90)]) is exact  # strays alone
+    moody = result(5, 60, 0.95, 0.95, 0.90)
+    moody.batch_consistency = 0.97  # its answer depends on the rest of the batch
+    assert pick_winner([naive, exact, moody]) is exact
+    assert pick_winner([naive]) is naive
 
 
 def test_save_pages_writes_the_same_rows_as_save_page(tmp_path: Path) -> None:
@@ -152,6 +191,7 @@ def test_bench_takes_a_fine_tuned_classifier_folder(tmp_path: Path) -> None:
     shutil.copy(minilm_dir() / "tokenizer.json", folder / "tokenizer.json")
     out = tmp_path / "bench.json"
     res = invoke(["bench", "--items", "200", "--transformer-dir", str(folder), "--audit-sizes", "",
+                  "--linear-dir", os.environ[MODEL_DIR_ENV],
                   "--variant-sample", "16", "--ingest-items", "100", "--corpus-size", "100",
                   "--threads", "1", "--json", str(out)])
     assert res.exit_code == 0, res.stderr

@@ -14,6 +14,7 @@ from classifiers.cascade import CascadeClassifier
 from classifiers.corpus import load_seed_corpus
 from classifiers.matcher import RegistryMatcher
 from classifiers.models import LABELS, load_model
+from classifiers.staged import FastStanceModel
 from classifiers.testing import jabar_view, make_item
 
 pytest.importorskip("torch", reason="the transformer path needs the 'ml' extra")
@@ -93,3 +94,61 @@ def test_minilm_stand_in_encoder(tmp_path: Path) -> None:
     p = model.predict_proba(["coblos nomor [NOMOR] , [CALON] pasti menang", "sarapan bubur"])
     assert p.shape == (2, 4) and np.all(p > 0)
     assert report.metrics["train_loss"][0] < 1.45  # below chance (ln 4 = 1.386) + margin
+
+
+@pytest.mark.slow
+def test_fast_stance_model_serves_the_trained_transformer_as_torch_does(
+        tiny_trained: tuple[Path, dict], tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_trained[0], folder)
+    texts = [e.model_input() for e in load_seed_corpus("test")[:60]] + ["", "coblos [NOMOR] [CALON]"]
+    want = load_model(folder).predict_proba(texts)
+    fast = FastStanceModel.load(folder, backend="onnx")
+    assert np.allclose(fast.predict_proba(texts), want, atol=1e-4)
+    assert fast.version == f"{tiny_trained[1]['version']}/onnx"
+    assert (folder / "onnx" / "model.onnx").is_file()
+    assert not list((folder / "onnx").glob("*.partial"))
+    # Once exported, serving needs neither torch nor transformers.
+    code = ("import sys; from pathlib import Path; from classifiers.staged import FastStanceModel; "
+            f"m = FastStanceModel.load(Path({str(folder)!r})); print(m.predict_proba(['halo']).shape, "
+            "'torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)
+    assert out.stdout.split()[-3:] == ["4)", "False", "False"]
+
+
+@pytest.mark.slow
+def test_staged_classifier_runs_a_cycle_from_the_settings(
+        tiny_trained: tuple[Path, dict], config_dir: Path) -> None:
+    import duckdb
+
+    from monitor.testing import MODEL_DIR_ENV, invoke, write_settings
+
+    settings = write_settings(config_dir, extra={"classifier": {
+        "model": "staged", "model_dir": os.environ[MODEL_DIR_ENV],
+        "transformer_dir": str(tiny_trained[0]), "transformer_backend": "onnx"}})
+    res = invoke(["--config", str(settings), "run", "--once", "--json"])
+    assert res.exit_code == 0, res.stderr
+    summary = res.json()["sources"][0]
+    assert summary["new"] == 85 and summary["flagged"] >= 15
+    con = duckdb.connect(str(config_dir.parent / "data" / "test.duckdb"), read_only=True)
+    try:
+        models = con.execute("SELECT DISTINCT model, version FROM classifications").fetchall()
+    finally:
+        con.close()
+    assert len(models) == 1 and models[0][0] == "cascade/staged"
+    assert models[0][1].endswith(f"+{tiny_trained[1]['version']}/onnx")
+
+
+def test_staged_settings_need_a_trained_transformer(config_dir: Path) -> None:
+    from monitor.testing import invoke, write_settings
+
+    settings = write_settings(config_dir, extra={"classifier": {
+        "model": "staged", "transformer_dir": str(config_dir / "nothing-here")}})
+    res = invoke(["--config", str(settings), "run", "--once"])
+    assert res.exit_code == 2
+    assert "classifier.transformer_dir" in res.stderr and "no trained model" in res.stderr
