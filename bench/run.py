@@ -47,7 +47,7 @@ from classifiers.fast import (
     load_tokenizer,
 )
 from classifiers.matcher import RegistryMatcher
-from classifiers.staged import StagedStanceModel, combine, names_a_target, partisan
+from classifiers.staged import StagedStanceModel, combine, forward_mask, partisan
 from classifiers.testing import jabar_view
 
 Log = Callable[[str], None]
@@ -75,6 +75,7 @@ class Options:
     linear_dir: str = "data/models/linear"  # the product's linear model (trained there if absent)
     work_dir: str | None = None
     unsure: float = 0.2  # stage 2's partisan probability from which stage 3 also reads a text
+    sure: float = 0.95  # ... up to which; above it stage 2 has settled the text
 
 
 def _cpu_name() -> str:
@@ -145,8 +146,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     ref = HeadedTransformer(fp32, head, cols).predict_proba(test_texts).argmax(axis=1)
     flags_of: dict[str, Any] = {}
     p2 = np.asarray(linear.predict_proba(test_texts), dtype=np.float64)
-    forward = np.array([names_a_target(t) for t in test_texts], dtype=bool)
-    forward |= partisan(p2) >= opts.unsure
+    forward = forward_mask(test_texts, p2, opts.unsure, opts.sure)
     alone = test_texts[::max(1, len(test_texts) // opts.consistency_sample)][:opts.consistency_sample]
     for v in variants:
         headed = HeadedTransformer(v.engine, head, cols)
@@ -176,7 +176,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     out["real_weights"] = real
     naive_flags = flags_of[naive.variant.name]
     staged = StagedStanceModel(linear, HeadedTransformer(winner.engine, head, cols),
-                               unsure=opts.unsure)
+                               unsure=opts.unsure, sure=opts.sure)
     proba, fwd = staged.route(test_texts)
     n_s, c_s = score(gold, naive_flags.tolist()), score(gold, (partisan(proba) >= 0.5).tolist())
     lin_s = score(gold, (partisan(linear.predict_proba(test_texts)) >= 0.5).tolist())
@@ -190,7 +190,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
         "items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
         "backend": winner.variant.backend, "output": output, "threads": threads,
         "linear_dir": str(linear_dir), "db": str(_fresh(work / "serve.duckdb")),
-        "page_size": opts.page_size, "unsure": opts.unsure}
+        "page_size": opts.page_size, "unsure": opts.unsure, "sure": opts.sure}
     if not opts.transformer_dir:
         joblib.dump((head, cols), work / "head.joblib")
         spec["head"] = str(work / "head.joblib")
@@ -199,7 +199,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     out["peak_rss_mb"] = served["peak_rss_mb"]
     out["serving"] = served
     out["cascade_items_per_cpu_s"] = served["cascade_items_per_cpu_s"]
-    out["unsure"] = opts.unsure
+    out["unsure"], out["sure"] = opts.unsure, opts.sure
     out["bytes_per_item"] = served["bytes_per_item"]
     del model, variants, naive, winner, fp32, staged
 

@@ -101,7 +101,8 @@ def build_cascade(spec: Mapping[str, Any]) -> Recorder:
         transformer = HeadedTransformer(engine, SoftmaxHead(), label_columns(model_dir, LABELS),
                                         version="classifier")
     staged = StagedStanceModel(load_model(Path(spec["linear_dir"])), transformer,
-                               unsure=float(spec.get("unsure", 0.2)))
+                               unsure=float(spec.get("unsure", 0.2)),
+                               sure=float(spec.get("sure", 0.95)))
     return Recorder(CascadeClassifier(RegistryMatcher(), staged))
 
 

@@ -154,6 +154,7 @@ def build_default_classifier(
     transformer_dir: Path | None = None,
     backend: Backend = "onnx",
     unsure: float = 0.2,
+    sure: float = 0.95,
     threshold: float = 0.5,
     unrelated_veto: float = 0.97,
     account_score: float = 0.9,
@@ -171,7 +172,9 @@ def build_default_classifier(
     path = ensure_default_model(Path(model_dir))
     model: StanceModel
     if transformer_dir is not None:
-        model = load_staged(path, Path(transformer_dir), backend=backend, unsure=unsure)
+        # Never below the flag threshold: skipping stage 3 must change no flag.
+        model = load_staged(path, Path(transformer_dir), backend=backend, unsure=unsure,
+                            sure=max(sure, threshold))
     elif read_meta(path).get("kind") == "transformer" and backend != "torch":
         model = FastStanceModel.load(path, backend=backend)
     else:

@@ -9,11 +9,19 @@ expensive stance models are combined:
 * stage 2, the linear model, reads every text it is given;
 * stage 3, the transformer, reads only the texts where stage 1 found a target
   (the text holds a ``[CALON]``, ``[PARTAI]`` or ``[NOMOR]`` placeholder) or
-  where stage 2 is unsure (its partisan probability is at least ``unsure``);
+  where stage 2 is unsure (its partisan probability is at least ``unsure``),
+  and that stage 2 has not already settled (partisan probability below
+  ``sure``);
 * for a text that reached stage 3, the row with the higher partisan probability
   is kept, so a partisan text that either model recognises stays partisan: the
   staged model's partisan recall is at least the transformer's on the texts it
   forwards, and the linear model's on the rest.
+
+Why ``sure`` changes no flag: stage 3 can only make a text *more* partisan, and
+a text whose partisan probability is already at least ``sure`` (0.95, never
+below ``flag_threshold``) is partisan by argmax and above the threshold either
+way. Skipping it saves most of stage 3's work, because most texts that name a
+target are plainly partisan or plainly not.
 
 The transformer is served by :class:`FastStanceModel` (ONNX Runtime fp32,
 length-sorted dynamic padding; see :mod:`classifiers.fast`), which needs
@@ -48,6 +56,13 @@ def names_a_target(text: str) -> bool:
     return any(p in text for p in PLACEHOLDERS)
 
 
+def forward_mask(texts: Sequence[str], p2: np.ndarray, unsure: float, sure: float) -> np.ndarray:
+    """Which texts stage 3 reads: named a target or unsure, and not already settled by stage 2."""
+    score = partisan(p2)
+    named = np.array([names_a_target(t) for t in texts], dtype=bool).reshape(-1)
+    return np.asarray((named | (score >= unsure)) & (score < sure))
+
+
 def combine(p2: np.ndarray, p3: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """Stage 2's rows, replaced by stage 3's where forwarded and more partisan."""
     keep3 = forward & (partisan(p3) >= partisan(p2))
@@ -68,12 +83,14 @@ class StagedStanceModel:
 
     kind = "staged"
 
-    def __init__(self, linear: StanceModel, transformer: StanceModel, *, unsure: float = 0.2) -> None:
-        if not 0.0 <= unsure <= 1.0:
-            raise ValueError(f"unsure {unsure} is not in [0, 1]")
+    def __init__(self, linear: StanceModel, transformer: StanceModel, *, unsure: float = 0.2,
+                 sure: float = 0.95) -> None:
+        if not 0.0 <= unsure <= sure <= 1.0:
+            raise ValueError(f"need 0 <= unsure ({unsure}) <= sure ({sure}) <= 1")
         self.linear = linear
         self.transformer = transformer
         self.unsure = unsure
+        self.sure = sure
         self.version = f"{linear.version}+{transformer.version}"
         self.stats = StageStats()
 
@@ -86,8 +103,7 @@ class StagedStanceModel:
         t0 = time.perf_counter()
         p2 = np.asarray(self.linear.predict_proba(list(texts)), dtype=np.float64).reshape(-1, len(LABELS))
         t1 = time.perf_counter()
-        forward = np.array([names_a_target(t) for t in texts], dtype=bool)
-        forward |= partisan(p2) >= self.unsure
+        forward = forward_mask(texts, p2, self.unsure, self.sure)
         idx = np.flatnonzero(forward)
         p3 = np.zeros_like(p2)
         if len(idx):
@@ -131,7 +147,8 @@ class FastStanceModel:
 
 
 def load_staged(linear_dir: Path, transformer_dir: Path, *, backend: Backend = "onnx",
-                unsure: float = 0.2, threads: int | None = None) -> StagedStanceModel:
+                unsure: float = 0.2, sure: float = 0.95,
+                threads: int | None = None) -> StagedStanceModel:
     """The staged model over a trained linear folder and a trained transformer folder."""
     linear = load_model(linear_dir)
     transformer: StanceModel
@@ -139,4 +156,4 @@ def load_staged(linear_dir: Path, transformer_dir: Path, *, backend: Backend = "
         transformer = load_model(transformer_dir)
     else:
         transformer = FastStanceModel.load(transformer_dir, backend=backend, threads=threads)
-    return StagedStanceModel(linear, transformer, unsure=unsure)
+    return StagedStanceModel(linear, transformer, unsure=unsure, sure=sure)

@@ -71,7 +71,7 @@ def build_classifier(settings: Settings) -> Classifier:
     return build_default_classifier(
         transformer if c.model == "transformer" else linear,
         transformer_dir=transformer if c.model == "staged" else None,
-        backend=c.transformer_backend, unsure=c.unsure, threshold=c.flag_threshold,
+        backend=c.transformer_backend, unsure=c.unsure, sure=c.sure, threshold=c.flag_threshold,
         unrelated_veto=c.unrelated_veto, account_score=c.account_score, batch_size=c.batch_size)
 
 

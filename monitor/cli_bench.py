@@ -32,6 +32,8 @@ import click
               help="Seed corpus JSONL for recall (default: classifiers/data/seed_corpus.jsonl if present).")
 @click.option("--unsure", type=click.FloatRange(0, 1), default=0.2, show_default=True,
               help="Stage 2's partisan probability from which stage 3 also reads a text.")
+@click.option("--sure", type=click.FloatRange(0, 1), default=0.95, show_default=True,
+              help="Stage 2's partisan probability from which a text is settled without stage 3.")
 @click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.9, show_default=True,
               help="A stage-3 variant wins only if, on its own, its stance equals fp32's on this share "
                    "of test texts (it must also keep the cascade's recall and precision).")
@@ -47,7 +49,7 @@ import click
 def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
-              unsure: float, min_agreement: float, transformer_dir: str | None,
+              unsure: float, sure: float, min_agreement: float, transformer_dir: str | None,
               linear_dir: str, work_dir: str | None,
               json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
@@ -60,7 +62,7 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
     opts = Options(items=items, model=model, audit_sizes=sizes, threads=threads, page_size=page_size,
                    variant_sample=variant_sample, recall_max=recall_max, head_train=head_train,
                    ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
-                   unsure=unsure, min_agreement=min_agreement,
+                   unsure=unsure, sure=sure, min_agreement=min_agreement,
                    transformer_dir=transformer_dir, linear_dir=linear_dir,
                    work_dir=work_dir)
     quiet = json_path == "-"

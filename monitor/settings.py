@@ -52,6 +52,9 @@ class ClassifierSettings(_Section):
     # staged: the linear model reads every candidate text, the transformer only those
     # naming a registry target or where the linear model's partisan score >= unsure.
     unsure: float = Field(default=0.2, ge=0.0, le=1.0)
+    # ... and not texts the linear model already finds this partisan (never below
+    # flag_threshold, so this skips work without changing any flag).
+    sure: float = Field(default=0.95, ge=0.0, le=1.0)
     # How the transformer runs: "torch", or ONNX Runtime ("onnx": exact fp32, several times
     # faster on CPU). "onnx-int8" is faster still, but it scales activations per batch, so a
     # text's stance can depend on the posts batched with it (docs/performance.md).

@@ -124,6 +124,34 @@ def test_staged_model_keeps_the_more_partisan_row_and_forwards_unsure_texts() ->
         StagedStanceModel(linear, transformer, unsure=1.5)
 
 
+def test_texts_stage_2_has_settled_skip_stage_3() -> None:
+    linear, transformer = Fixed([0.96, 0.0, 0.02, 0.02]), Fixed([0.0, 0.0, 0.0, 1.0])
+    p, fwd = StagedStanceModel(linear, transformer).route(["coblos [NOMOR] [CALON]"])
+    assert fwd.tolist() == [False] and transformer.calls == 0
+    assert np.allclose(p, [[0.96, 0.0, 0.02, 0.02]])
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.8, 0.97])
+def test_skipping_settled_texts_changes_no_flag(threshold: float) -> None:
+    """Whatever the two models say, skipping stage 3 for settled texts flags the same texts."""
+    from classifiers.staged import combine, forward_mask, partisan
+
+    rng = np.random.default_rng(int(threshold * 100))
+    n = 4000
+    p2, p3 = rng.dirichlet([0.3] * 4, n), rng.dirichlet([0.3] * 4, n)
+    p2[::7] = [0.97, 0.01, 0.01, 0.01]  # some texts stage 2 has settled
+    texts = ["coblos [CALON]" if i % 3 else "rapat" for i in range(n)]
+
+    def flags(p: np.ndarray) -> np.ndarray:  # the cascade's flag rule on a text with a target
+        return np.asarray((p.argmax(axis=1) <= 1) & (partisan(p) >= threshold))
+
+    sure = max(0.95, threshold)  # as classifiers.api builds it
+    every = combine(p2, p3, forward_mask(texts, p2, 0.2, 1.01))
+    settled = combine(p2, p3, forward_mask(texts, p2, 0.2, sure))
+    assert (forward_mask(texts, p2, 0.2, sure) < forward_mask(texts, p2, 0.2, 1.01)).sum() > 500
+    assert (flags(every) == flags(settled)).all()
+
+
 def test_the_winner_is_the_fastest_variant_that_keeps_the_cascades_recall_and_precision() -> None:
     from bench.transformer import VARIANTS, VariantResult, pick_winner
 
