@@ -188,7 +188,8 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     log(f"4/6 cascade end to end on {opts.items} items (separate serving process)")
     spec: dict[str, Any] = {
         "items": opts.items, "seed": opts.seed, "model_dir": str(model_dir),
-        "backend": winner.variant.backend, "output": output, "threads": threads,
+        "backend": winner.variant.backend, "batch_size": winner.variant.batching.batch_size,
+        "output": output, "threads": threads,
         "linear_dir": str(linear_dir), "db": str(_fresh(work / "serve.duckdb")),
         "page_size": opts.page_size, "unsure": opts.unsure, "sure": opts.sure}
     if not opts.transformer_dir:

@@ -89,9 +89,9 @@ def peak_rss_mb() -> float:
 def build_cascade(spec: Mapping[str, Any]) -> Recorder:
     """The product cascade from the spec's saved models, recording its decisions."""
     model_dir = Path(spec["model_dir"])
-    engine = FastTransformer.from_pretrained(model_dir, backend=spec["backend"],
-                                             output=spec.get("output", "mean"), batching=Batching(),
-                                             threads=int(spec["threads"]))
+    engine = FastTransformer.from_pretrained(
+        model_dir, backend=spec["backend"], output=spec.get("output", "mean"),
+        batching=Batching(batch_size=int(spec.get("batch_size", 32))), threads=int(spec["threads"]))
     if spec.get("head"):  # a bare encoder: the bench's head on its pooled embeddings
         import joblib
 

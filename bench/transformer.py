@@ -87,6 +87,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("torch int8 (dynamic), length-sorted", "torch-int8", Batching()),
     Variant("onnxruntime fp32, length-sorted", "onnx", Batching()),
     Variant("onnxruntime int8 (dynamic), length-sorted", "onnx-int8", Batching()),
+    # Dynamic int8 scales activations per batch; one text per batch makes the
+    # scale the text's own, so its answer cannot depend on other posts.
+    Variant("onnxruntime int8 (dynamic), one text at a time", "onnx-int8", Batching(batch_size=1)),
 )
 
 

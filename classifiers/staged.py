@@ -134,6 +134,10 @@ class FastStanceModel:
         """Load ``model_dir``; the ONNX file is exported there (``onnx/``) on first use."""
         meta = read_meta(model_dir)
         max_length = int(meta.get("params", {}).get("max_length", 128))
+        if backend.endswith("int8"):
+            # Dynamic int8 scales activations per batch: one text per batch keeps a
+            # text's stance independent of the posts that arrived with it.
+            batch_size = 1
         engine = FastTransformer.from_pretrained(
             model_dir, backend=backend, output="logits", threads=threads,
             batching=Batching(max_length=max_length, batch_size=batch_size))

@@ -55,9 +55,10 @@ class ClassifierSettings(_Section):
     # ... and not texts the linear model already finds this partisan (never below
     # flag_threshold, so this skips work without changing any flag).
     sure: float = Field(default=0.95, ge=0.0, le=1.0)
-    # How the transformer runs: "torch", or ONNX Runtime ("onnx": exact fp32, several times
-    # faster on CPU). "onnx-int8" is faster still, but it scales activations per batch, so a
-    # text's stance can depend on the posts batched with it (docs/performance.md).
+    # How the transformer runs: "torch", or ONNX Runtime: "onnx" (exact fp32, the default) or
+    # "onnx-int8" (dynamic int8, one text at a time so that a text's answer never depends on the
+    # posts batched with it; several times faster for IndoBERT-size models, but its stance differs
+    # from fp32's on a few per cent of texts: run `asn-monitor bench --transformer-dir` first).
     transformer_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # A like/repost of a campaign account is let go only when the engaged post is

@@ -112,6 +112,11 @@ def test_fast_stance_model_serves_the_trained_transformer_as_torch_does(
     assert fast.version == f"{tiny_trained[1]['version']}/onnx"
     assert (folder / "onnx" / "model.onnx").is_file()
     assert not list((folder / "onnx").glob("*.partial"))
+    # int8 reads one text at a time, so a text's answer is its own whatever arrives with it
+    int8 = FastStanceModel.load(folder, backend="onnx-int8")
+    assert int8.engine.batching.batch_size == 1
+    together = int8.predict_proba(texts[:12])
+    assert np.array_equal(together, np.vstack([int8.predict_proba([t]) for t in texts[:12]]))
     # Once exported, serving needs neither torch nor transformers.
     code = ("import sys; from pathlib import Path; from classifiers.staged import FastStanceModel; "
             f"m = FastStanceModel.load(Path({str(folder)!r})); print(m.predict_proba(['halo']).shape, "
