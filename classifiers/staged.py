@@ -71,7 +71,7 @@ def combine(p2: np.ndarray, p3: np.ndarray, forward: np.ndarray) -> np.ndarray:
 
 @dataclass
 class StageStats:
-    """What the staged model did, summed over every call (for ``status`` and the benchmark)."""
+    """What the staged model did, summed over every call (the benchmark reads it)."""
 
     texts: int = 0
     forwarded: int = 0
