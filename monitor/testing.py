@@ -9,8 +9,9 @@ import contextlib
 import io
 import json
 import os
+import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,27 @@ def write_settings(config_dir: Path, *, sources: Mapping[str, Mapping[str, Any]]
     path = config_dir / name
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment of asking."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def smtp_server(handler: Any, port: int | None = None, **options: Any) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd, the test extra) on 127.0.0.1 serving ``handler``.
+
+    Yields its port and stops it on exit; ``options`` go to aiosmtpd's
+    ``Controller`` (TLS context, authenticator, ...).
+    """
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
+    controller.start()
+    try:
+        yield int(controller.port)
+    finally:
+        controller.stop()

@@ -6,7 +6,6 @@ import email
 import email.policy
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from aiosmtpd.controller import Controller
 from monitor.app import open_store
 from monitor.digest import due_week, parse_week, schedule_trigger, send_week
 from monitor.settings import DigestSettings, load
-from monitor.testing import CliResult, invoke, write_settings
+from monitor.testing import CliResult, free_port, invoke, smtp_server, write_settings
 from storage.digest import JAKARTA, DigestLog, week_of
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -54,22 +53,12 @@ class Inbox:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     """A real SMTP server on 127.0.0.1 at a free port."""
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def digest_settings(config_dir: Path, port: int, **digest: Any) -> Path:
@@ -162,9 +151,7 @@ def test_smtp_down_is_recorded_failed_then_sent_once(config_dir: Path) -> None:
     assert "FAILED, will be retried" in down.stdout and "Connection refused" in down.stdout
     assert deliveries(path)[0][2:4] == ("failed", 1)
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox, port):
         # The daemon's retry path: only_retry=True, as the digest-retry job calls it.
         settings = load(path)
         outcomes = send_week(open_store(settings).db, settings, THIS_WEEK, only_retry=True)
@@ -173,8 +160,6 @@ def test_smtp_down_is_recorded_failed_then_sent_once(config_dir: Path) -> None:
         third = run(path, "digest", "send", "--week", THIS_WEEK)
         assert third.exit_code == 0 and "already sent" in third.stdout
         assert len(inbox.messages) == 1
-    finally:
-        controller.stop()
     _, _, status, attempts, message_id, error = deliveries(path)[0]
     assert (status, attempts, error) == ("sent", 2, None)
     assert message_id == inbox.messages[0][2]["Message-ID"]
@@ -367,18 +352,14 @@ class PickyInbox(Inbox):
 
 
 def test_partly_refused_recipients_count_as_sent_and_are_noted(config_dir: Path) -> None:
-    inbox, port = PickyInbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = PickyInbox()
+    with smtp_server(inbox) as port:
         path = digest_settings(config_dir, port, recipients=["ketua@bawaslu.example", "gone@bawaslu.example"])
         assert run(path, "run", "--once").exit_code == 0
         first = run(path, "digest", "send", "--week", THIS_WEEK)
         assert first.exit_code == 0 and "refused by the server: gone@bawaslu.example" in first.stdout
         again = run(path, "digest", "send", "--week", THIS_WEEK)
         assert "already sent" in again.stdout
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 1 and inbox.messages[0][1] == ["ketua@bawaslu.example"]
     row = deliveries(path)[0]
     assert row[2:4] == ("sent", 1) and "gone@bawaslu.example" in row[5]

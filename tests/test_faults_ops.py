@@ -20,7 +20,6 @@ import itertools
 import json
 import random
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,10 +28,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 from crash_checks import assert_consistent, consistency, kill_at, kill_delay, rows, scalar, timed, verify
 
-from monitor.testing import invoke, write_settings
+from monitor.testing import invoke, smtp_server, write_settings
 
 MATCHER = {"classifier": {"model": "matcher", "model_dir": "../data/models"}}
 KILLS_PER_COMMAND = 3
@@ -72,16 +70,9 @@ class SlowInbox:
 @pytest.fixture
 def smtp() -> Iterator[tuple[SlowInbox, int]]:
     """A real SMTP server on 127.0.0.1 that takes 0.15 s per recipient and for the data."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     inbox = SlowInbox(0.15)
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
