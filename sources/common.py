@@ -19,12 +19,13 @@ Walks
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.model import Account, Cursor, Fetched, Item, Kind, Raw, Subject
+from monitor.errors import ConfigError, RetryLater, SourceError
+from monitor.model import Account, Cursor, Fetched, Item, Kind, Page, Raw, Skipped, Subject
 
 IDENTITY_STREAM = "identity"
 
@@ -227,3 +228,29 @@ def engagement(platform: str, item_id: str, kind: Kind, actor: str, actor_id: st
                     "subject_evidence": evidence, "found_via": found_via}),
         raw,
     )
+
+
+def token_from(env: Mapping[str, str], source: str, variable: str) -> str:
+    """The secret in environment variable ``variable``; ``ConfigError`` when it is not set."""
+    token = env.get(variable)
+    if not token:
+        raise ConfigError(f"[sources.{source}].token_env", f"environment variable {variable} is not set")
+    return token
+
+
+def per_target(platform: str, targets: Sequence[str],
+               scan: Callable[[str, str], Iterator[Page]]) -> Iterator[Page]:
+    """``fetch_reverse``'s loop: ``scan(target, key)`` for each target, one failing target at a time.
+
+    A target that cannot be read (deleted, suspended, a bad answer) becomes a
+    skipped page under its key and the others go on; ``RetryLater`` (rate
+    limits) stops the whole scan, as it would stop any other request.
+    """
+    for target in targets:
+        key = f"reverse:{platform}:{target}"
+        try:
+            yield from scan(target, key)
+        except RetryLater:
+            raise
+        except SourceError as exc:
+            yield Page(key, skipped=[Skipped(key, str(exc))])

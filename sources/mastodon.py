@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field
 
-from monitor.errors import AccountUnavailable, BadItem, ConfigError, RetryLater, SourceError
+from monitor.errors import AccountUnavailable, BadItem, RetryLater, SourceError
 from monitor.model import Account, Cursor, Fetched, Item, Kind, Page, Skipped, Subject
 from sources.base import SourceContext, SourceSettings, register
 from sources.common import (
@@ -33,9 +33,11 @@ from sources.common import (
     obj,
     older_than,
     parse_time,
+    per_target,
     renamed,
     scan_cursor,
     scan_done,
+    token_from,
 )
 from sources.http import BadResponse, HttpClient, HttpSettings, NotFound, Response
 
@@ -112,14 +114,7 @@ class MastodonSource:
     @classmethod
     def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> MastodonSource:
         """Build the connector; the token (if any) is read from ``ctx.env[token_env]``."""
-        token = None
-        if settings.token_env:
-            token = ctx.env.get(settings.token_env)
-            if not token:
-                raise ConfigError(
-                    f"[sources.{name}].token_env",
-                    f"environment variable {settings.token_env} is not set",
-                )
+        token = token_from(ctx.env, name, settings.token_env) if settings.token_env else None
         return cls(name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token)
 
     def close(self) -> None:
@@ -315,15 +310,8 @@ class MastodonSource:
         by ``Item.key``.
         """
         index = {normal_handle(self.full_acct(a.handle)): a for a in watched if a.platform == self.platform}
-        for target in targets:
-            key = f"reverse:{self.platform}:{target}"
-            try:
-                yield from self._reverse_target(target, key, index, cursors.get(key, {}))
-            except RetryLater:
-                raise
-            except SourceError as exc:
-                # One unreadable target (deleted, suspended) does not stop the others.
-                yield Page(key, skipped=[Skipped(key, str(exc))])
+        yield from per_target(self.platform, targets, lambda target, key: self._reverse_target(
+            target, key, index, cursors.get(key, {})))
 
     def _reverse_target(
         self, target: str, key: str, index: dict[str, Account], cursors: Mapping[str, Cursor]

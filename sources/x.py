@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from monitor.errors import AccountUnavailable, BadItem, ConfigError, RetryLater, SourceError
+from monitor.errors import AccountUnavailable, BadItem
 from monitor.model import Account, Cursor, Fetched, Item, Kind, Page, Skipped, Subject
 from sources.base import SourceContext, SourceSettings, register
 from sources.common import (
@@ -32,9 +32,11 @@ from sources.common import (
     obj,
     older_than,
     parse_time,
+    per_target,
     renamed,
     scan_cursor,
     scan_done,
+    token_from,
 )
 from sources.http import (
     BadResponse,
@@ -86,12 +88,7 @@ class XSource:
     @classmethod
     def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> XSource:
         """Build the connector; ``ConfigError`` when the token variable is not set."""
-        token = ctx.env.get(settings.token_env)
-        if not token:
-            raise ConfigError(
-                f"[sources.{name}].token_env",
-                f"environment variable {settings.token_env} is not set",
-            )
+        token = token_from(ctx.env, name, settings.token_env)
         return cls(name, settings, HttpClient(f"x:{name}", VERSION, ctx, settings.policy()), token)
 
     def close(self) -> None:
@@ -288,14 +285,8 @@ class XSource:
         mine = [a for a in watched if a.platform == self.platform]
         by_id = {self.known_ids[a.key]: a for a in mine if a.key in self.known_ids}
         by_name = {normal_handle(a.handle): a for a in mine}
-        for target in targets:
-            key = f"reverse:{self.platform}:{target}"
-            try:
-                yield from self._reverse_target(target, key, by_id, by_name, cursors.get(key, {}))
-            except RetryLater:
-                raise
-            except SourceError as exc:
-                yield Page(key, skipped=[Skipped(key, str(exc))])
+        yield from per_target(self.platform, targets, lambda target, key: self._reverse_target(
+            target, key, by_id, by_name, cursors.get(key, {})))
 
     def _reverse_target(
         self,
