@@ -51,31 +51,39 @@ def scalar(db: Path, sql: str, params: Sequence[Any] = ()) -> int:
     return int(got[0][0]) if got and got[0][0] is not None else 0
 
 
+# (name, query, the tables it reads). A kill during the first start can leave a file whose
+# migrations have not all committed (each is atomic); a table not created yet holds no rows.
+_CHECKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("items", "SELECT count(*) FROM items", ("items",)),
+    ("duplicates", "SELECT count(*) - count(DISTINCT item_key) FROM items", ("items",)),
+    ("running", "SELECT count(*) FROM runs WHERE status = 'running'", ("runs",)),
+    ("unfinished_other", "SELECT count(*) FROM runs WHERE status <> 'running' AND finished_at IS NULL",
+     ("runs",)),
+    ("raw_missing", "SELECT count(*) FROM items i LEFT JOIN raw_items r "
+                    "ON r.sha256 = i.raw_sha256 WHERE r.sha256 IS NULL", ("items", "raw_items")),
+    ("flags_without_evidence", "SELECT count(*) FROM flags f LEFT JOIN evidence e "
+                               "USING (flag_id) WHERE e.flag_id IS NULL", ("flags", "evidence")),
+    ("reviews_unchained", "SELECT count(*) FROM reviews r LEFT JOIN chain c "
+                          "ON c.kind = 'review' AND c.ref_id = r.review_id WHERE c.seq IS NULL",
+     ("reviews", "chain")),
+)
+
+
 def consistency(db: Path, file_sources: Mapping[str, Path] | None = None) -> dict[str, int]:
     """Counts that tell whether a killed process left the file consistent.
 
     ``file_sources`` maps a ``file`` source's name to its JSONL file: the number of items
     that source stored must equal the number of lines before its cursor's offset.
     """
-    state = {
-        "items": scalar(db, "SELECT count(*) FROM items"),
-        "duplicates": scalar(db, "SELECT count(*) - count(DISTINCT item_key) FROM items"),
-        "running": scalar(db, "SELECT count(*) FROM runs WHERE status = 'running'"),
-        "unfinished_other": scalar(db, "SELECT count(*) FROM runs "
-                                       "WHERE status <> 'running' AND finished_at IS NULL"),
-        "raw_missing": scalar(db, "SELECT count(*) FROM items i LEFT JOIN raw_items r "
-                                  "ON r.sha256 = i.raw_sha256 WHERE r.sha256 IS NULL"),
-        "flags_without_evidence": scalar(db, "SELECT count(*) FROM flags f LEFT JOIN evidence e "
-                                             "USING (flag_id) WHERE e.flag_id IS NULL"),
-        "reviews_unchained": scalar(db, "SELECT count(*) FROM reviews r LEFT JOIN chain c "
-                                        "ON c.kind = 'review' AND c.ref_id = r.review_id "
-                                        "WHERE c.seq IS NULL"),
-    }
+    tables = {str(r[0]) for r in rows(db, "SELECT table_name FROM information_schema.tables")}
+    state = {name: scalar(db, sql) if set(needs) <= tables else 0 for name, sql, needs in _CHECKS}
     for source, items_file in (file_sources or {}).items():
-        cursor = rows(db, "SELECT value FROM source_cursors WHERE source = ?", [source])
+        cursor = (rows(db, "SELECT value FROM source_cursors WHERE source = ?", [source])
+                  if "source_cursors" in tables else [])
         offset = json.loads(cursor[0][0])["offset"] if cursor else 0
         before = items_file.read_bytes()[:offset].count(b"\n")
-        stored = scalar(db, "SELECT count(*) FROM items WHERE source = ?", [source])
+        stored = (scalar(db, "SELECT count(*) FROM items WHERE source = ?", [source])
+                  if "items" in tables else 0)
         state[f"{source}_cursor_gap"] = stored - before
         state[f"{source}_items"] = stored
     return state
