@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import mimetypes
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -43,6 +41,7 @@ import jinja2
 from monitor import i18n
 from monitor.i18n import t
 from monitor.model import Item, skb_category
+from monitor.safe_fetch import FetchRefused, Resolver, SafeFetcher
 from monitor.settings import ReviewSettings
 from storage.db import Database
 from storage.evidence import EvidenceFile, FlagDetail, add_files, flag_detail
@@ -111,19 +110,21 @@ def image_urls(item: Item) -> list[str]:
 class ImageFetcher:
     """Downloads a flagged item's images into the evidence folder, within bounds.
 
-    ``transport`` is injectable (tests, proxies). At most ``max_count`` images,
+    ``transport`` and ``resolver`` are injectable (tests, proxies). At most ``max_count`` images,
     each at most ``max_bytes`` and ``timeout`` seconds; only http(s) URLs and
     image content types are kept.
     """
 
     def __init__(self, root: Path, settings: ReviewSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.root = root
         self.max_count = settings.image_max_count
         self.max_bytes = settings.image_max_bytes
         self.timeout = settings.image_timeout
         self.allow_private = settings.image_allow_private
         self.transport = transport
+        self.resolver = resolver
 
     def __call__(self, item: Item) -> list[EvidenceFile]:
         """One file row per image URL (failed ones included), up to the bound."""
@@ -131,51 +132,30 @@ class ImageFetcher:
         if not urls:
             return []
         out: list[EvidenceFile] = []
-        # Redirects are followed by hand (``_fetch``): each hop's host is checked like the first.
-        with httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=False,
-                          headers={"User-Agent": "asn-monitor evidence"}) as client:
+        # Each hop is resolved once, vetted and connected to by that address (monitor.safe_fetch).
+        with SafeFetcher(timeout=self.timeout, max_redirects=MAX_REDIRECTS,
+                         allow_private=self.allow_private, resolver=self.resolver,
+                         transport=self.transport,
+                         headers={"User-Agent": "asn-monitor evidence"}) as fetcher:
             for n, url in enumerate(urls):
                 if n >= self.max_count:
                     out.append(EvidenceFile("image", "failed", url=url,
                                             error=f"more than {self.max_count} images; not fetched"))
                     continue
                 try:
-                    out.append(self._fetch(client, url))
+                    out.append(self._fetch(fetcher, url))
                 except Exception as exc:  # an image is never worth losing the flag over
                     out.append(EvidenceFile("image", "failed", url=url,
                                             error=f"{type(exc).__name__}: {exc}"[:300]))
         return out
 
-    def _refusal(self, url: str) -> str | None:
-        """Why ``url`` may not be fetched, or ``None``."""
-        try:
-            parsed = urlparse(url)
-            host = parsed.hostname
-        except ValueError:  # e.g. an unbalanced "[" in the host
-            return "not an http(s) URL"
-        if parsed.scheme not in ("http", "https") or not host:
-            return "not an http(s) URL"
-        if not self.allow_private and _is_private(host):
-            # A URL in a post must not make the monitor reach into its own network.
-            return "refused: host resolves to a private or loopback address"
-        return None
-
-    def _fetch(self, client: httpx.Client, url: str) -> EvidenceFile:
+    def _fetch(self, fetcher: SafeFetcher, url: str) -> EvidenceFile:
         deadline = time.monotonic() + self.timeout
-        target = url
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                refusal = self._refusal(target)
-                if refusal is not None:
-                    return EvidenceFile("image", "failed", url=url,
-                                        error=refusal if target == url else f"redirect to {refusal}")
-                with client.stream("GET", target) as resp:
-                    if resp.is_redirect and resp.has_redirect_location:
-                        # A public URL that redirects to a private one is refused at the hop.
-                        target = str(resp.next_request.url) if resp.next_request else ""
-                        continue
-                    return self._save(resp, url, deadline)
-            return EvidenceFile("image", "failed", url=url, error=f"more than {MAX_REDIRECTS} redirects")
+            with fetcher.stream(url) as resp:
+                return self._save(resp, url, deadline)
+        except FetchRefused as exc:
+            return EvidenceFile("image", "failed", url=url, error=str(exc)[:300])
         except httpx.HTTPError as exc:
             return EvidenceFile("image", "failed", url=url, error=f"{type(exc).__name__}: {exc}"[:300])
 
@@ -210,19 +190,6 @@ class ImageFetcher:
         write_private(self.root, relative, data)
         return EvidenceFile("image", "ok", url=url, path=relative, sha256=digest, size=len(data),
                             content_type=ctype)
-
-
-def _is_private(host: str) -> bool:
-    """True when ``host`` is, or resolves to, a non-public address (or does not resolve)."""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False  # let the download fail and record why
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            return True
-    return False
 
 
 # -- cards ------------------------------------------------------------------

@@ -109,3 +109,18 @@ def smtp_server(handler: Any, port: int | None = None, **options: Any) -> Iterat
         yield int(controller.port)
     finally:
         controller.stop()
+
+
+@contextlib.contextmanager
+def allow_loopback_for_tests() -> Iterator[None]:
+    """Let image downloads reach 127.0.0.1 / ::1 while inside (servers started by a test).
+
+    Deliberately not a setting: no settings file can open loopback to URLs taken from posts.
+    """
+    from monitor.safe_fetch import _LOOPBACK_FOR_TESTS
+
+    _LOOPBACK_FOR_TESTS.set()
+    try:
+        yield
+    finally:
+        _LOOPBACK_FOR_TESTS.clear()

@@ -22,7 +22,7 @@ from PIL import Image
 
 from monitor.evidence import chromium_command
 from monitor.settings import load
-from monitor.testing import CliResult, invoke, write_settings
+from monitor.testing import CliResult, allow_loopback_for_tests, invoke, write_settings
 
 Cli = Callable[..., CliResult]
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
@@ -153,6 +153,13 @@ def image_server() -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture
+def loopback() -> Iterator[None]:
+    """Image downloads may reach the test's own servers on 127.0.0.1 (never a setting)."""
+    with allow_loopback_for_tests():
+        yield
+
+
 def _hostile_items(config_dir: Path, base: str, allow_private: bool = True) -> Path:
     item = {
         "platform": "bluesky", "id": "at://did:plc:44qqtulbsy42syo3nm25lx4g/app.bsky.feed.post/hostile1",
@@ -171,7 +178,7 @@ def _hostile_items(config_dir: Path, base: str, allow_private: bool = True) -> P
 
 
 def test_images_are_downloaded_bounded_hashed_and_failures_recorded(
-        config_dir: Path, image_server: str) -> None:
+        config_dir: Path, image_server: str, loopback: None) -> None:
     settings_path = _hostile_items(config_dir, image_server)
     assert invoke(["--config", str(settings_path), "run", "--once"]).exit_code == 0
     rows = _sql(settings_path, "SELECT url, status, path, sha256, size, error FROM evidence_files "
@@ -200,15 +207,16 @@ def test_images_are_downloaded_bounded_hashed_and_failures_recorded(
     assert bad["first_broken"]["kind"] == "file" and "does not match" in bad["first_broken"]["what"]
 
 
-def test_private_addresses_are_refused_by_default(config_dir: Path, image_server: str) -> None:
-    settings_path = _hostile_items(config_dir, image_server, allow_private=False)
+def test_loopback_is_refused_even_with_image_allow_private(config_dir: Path, image_server: str) -> None:
+    settings_path = _hostile_items(config_dir, image_server, allow_private=True)
     assert invoke(["--config", str(settings_path), "run", "--once"]).exit_code == 0
     rows = _sql(settings_path, "SELECT error FROM evidence_files WHERE url LIKE 'http%'")
     errors = {str(r[0]) for r in rows}
-    assert errors == {"refused: host resolves to a private or loopback address"}
+    # Not even image_allow_private opens loopback: only the test-only switch does.
+    assert all(e.startswith("refused: 127.0.0.1 resolves to a loopback address") for e in errors), errors
 
 
-def test_image_fetch_failure_never_stops_the_cycle(config_dir: Path) -> None:
+def test_image_fetch_failure_never_stops_the_cycle(config_dir: Path, loopback: None) -> None:
     settings_path = _hostile_items(config_dir, "http://127.0.0.1:9")  # nothing listens there
     result = invoke(["--config", str(settings_path), "run", "--once", "--json"])
     assert result.exit_code == 0 and result.json()["sources"][0]["flagged"] == 1
@@ -217,7 +225,8 @@ def test_image_fetch_failure_never_stops_the_cycle(config_dir: Path) -> None:
 
 
 @needs_chromium
-def test_hostile_post_is_inert_in_the_card(config_dir: Path, image_server: str, tmp_path: Path) -> None:
+def test_hostile_post_is_inert_in_the_card(config_dir: Path, image_server: str, tmp_path: Path,
+                                          loopback: None) -> None:
     settings_path = _hostile_items(config_dir, image_server)
     assert invoke(["--config", str(settings_path), "run", "--once"]).exit_code == 0
     started = time.monotonic()
