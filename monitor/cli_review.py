@@ -337,21 +337,28 @@ def render_cmd(state: CliState, flag_ids: tuple[int, ...], language: str | None,
 
 
 @click.command("verify")
+@click.option("--head", "heads", multiple=True, metavar="SEQ:HASH",
+              help="A head seen earlier (digest email, escalation package): is it still in the chain? "
+                   "Repeatable.")
+@click.option("--package", "packages", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="An escalation package folder: check its head and timestamps. Repeatable.")
 @_JSON
 @pass_state
-def verify_cmd(state: CliState, as_json: bool) -> None:
-    """Recompute the hash chain, re-hash raw bytes and evidence files; name the first broken link."""
+def verify_cmd(state: CliState, heads: tuple[str, ...], packages: tuple[Path, ...], as_json: bool) -> None:
+    """Recompute the hash chain, re-hash raw bytes and evidence files, check timestamps and heads."""
+    from monitor.anchoring import parse_head, verify_all
     from monitor.app import open_store
-    from storage.evidence import verify
 
-    report = verify(open_store(state.settings).db, state.settings.evidence_dir)
+    wanted = [parse_head(h) for h in heads]
+    report = verify_all(open_store(state.settings).db, state.settings, wanted, list(packages))
     if as_json:
         emit_json(report.to_json())
     else:
         console.print(f"{report.links} links, {report.raw_checked} raw responses and "
                       f"{report.files_checked} files re-hashed"
                       + (f", {report.raw_purged} raw purged" if report.raw_purged else "")
-                      + f"; head {report.head}", markup=False)
+                      + f", {report.tokens_checked} timestamps and {report.heads_checked} heads checked"
+                      + f"; head {report.links}:{report.head}", markup=False)
     if not report.ok:
         first = report.problems[0]
         raise ChainBroken(f"chain broken at {first} ({len(report.problems)} problems)")

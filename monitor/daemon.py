@@ -14,6 +14,11 @@ delays the others):
     scheduled time the daemon was down for). ``storage.digest`` keeps it to once.
 ``retention``
     daily data minimisation at ``[retention] hour``.
+``anchor``
+    with ``[anchoring] tsa_urls`` set: the chain head timestamped on
+    ``[anchoring] schedule`` (daily by default) and once at start if it has no token.
+``backup``
+    with ``[backup] dir`` set: daily at ``[backup] hour``, keeping the last ``keep``.
 ``heartbeat``
     every ``[daemon] heartbeat_interval`` seconds: a log line, the
     ``daemon_heartbeat`` row (and optional file), the jobs' next run times.
@@ -45,7 +50,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__
-from monitor.errors import AsnMonitorError
+from monitor.errors import AsnMonitorError, ConfigError
 from monitor.logs import event
 from monitor.pipeline import Pipeline, run_cycle
 from monitor.settings import Settings
@@ -128,6 +133,18 @@ class Daemon:
         event(log, "retention_done", raw_days=days, cutoff=result.cutoff,
               items_purged=result.items_purged, raw_purged=result.raw_purged)
 
+    def _anchor(self) -> None:
+        from monitor.anchoring import stamp_head
+
+        if not self.stop.is_set():
+            stamp_head(self.pipeline.store.db, self.settings)
+
+    def _backup(self) -> None:
+        from monitor.backup import daily_backup
+
+        if not self.stop.is_set():
+            daily_backup(self.pipeline.store.db, self.settings)
+
     def _heartbeat(self) -> None:
         with self._state_lock:
             beat = self.state.beat(os.getpid(), socket.gethostname(), __version__, self.started_at)
@@ -199,7 +216,7 @@ class Daemon:
     def _build(self) -> BackgroundScheduler:
         from monitor.digest import schedule_trigger
 
-        workers = len(self.sources) + 4  # one thread per job: nothing waits for a free worker
+        workers = len(self.sources) + 6  # one thread per job: nothing waits for a free worker
         self.scheduler = BackgroundScheduler(
             timezone=JAKARTA, executors={"default": {"type": "threadpool", "max_workers": workers}})
         jitter = self.settings.daemon.jitter
@@ -219,10 +236,23 @@ class Daemon:
         r = self.settings.retention
         self._add("retention", self._retention, CronTrigger(hour=r.hour, minute=0, timezone=JAKARTA),
                   f"daily {r.hour:02d}:00 WIB", start_now=False)
+        self._add_anchoring()
         hb = self.settings.daemon.heartbeat_interval
         self._add("heartbeat", self._heartbeat, IntervalTrigger(seconds=hb), f"every {hb:g}s",
                   start_now=True)
         return self.scheduler
+
+    def _add_anchoring(self) -> None:
+        a, b = self.settings.anchoring, self.settings.backup
+        if a.tsa_urls:
+            try:
+                trigger = CronTrigger.from_crontab(a.schedule, timezone=JAKARTA)
+            except ValueError as exc:
+                raise ConfigError("[anchoring] schedule", str(exc)) from None
+            self._add("anchor", self._anchor, trigger, f"cron {a.schedule} WIB", start_now=True)
+        if b.dir is not None:
+            self._add("backup", self._backup, CronTrigger(hour=b.hour, minute=30, timezone=JAKARTA),
+                      f"daily {b.hour:02d}:30 WIB, keep {b.keep}", start_now=False)
 
     def run(self) -> None:
         """Start the jobs and block until the stop event is set; then shut down cleanly."""

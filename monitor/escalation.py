@@ -9,8 +9,10 @@ One folder and a zip of it, under ``<evidence_dir>/escalations/`` (or ``--out``)
     evidence.json               the normalised item, the account, the classification, chain links
     reviews.json                every decision so far
     images/...                  the post's images, as downloaded
-    manifest.json               SHA-256 and size of every file above
+    manifest.json               SHA-256 and size of every file above, and the chain's head
     MANIFEST.sha256             the same, for ``sha256sum -c``
+    anchor.json                 the chain's head SEQ:HASH and the timestamp tokens below
+    timestamps/*.tsr            RFC 3161 tokens over manifest.json and the chain's head
 
 Since 2024 KASN's neutrality duties sit with BKN, so the route is
 Bawaslu -> BKN -> PPK.
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from monitor import i18n
+from monitor.anchoring import head_now, package_files
 from monitor.errors import ReviewError
 from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make_private_dir, write_private
 from monitor.i18n import t
@@ -123,13 +126,19 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     evidence = detail.to_json()
     files["evidence.json"] = _json(evidence)
     files["reviews.json"] = _json([r.to_json() for r in reviews])
+    # The chain's head goes out with the package: whoever keeps it can later run
+    # ``verify --head`` against the server's chain.
+    head = head_now(svc.db)
     manifest: dict[str, Any] = {"flag_id": flag_id, "created_at": now.isoformat(), "created_by": reviewer,
                 "route": ["Bawaslu", "BKN", "PPK"], "algorithm": "sha256",
+                "chain_head": {"seq": head.seq, "hash": head.hash, "text": str(head)},
                 "files": {p: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)}
                           for p, b in sorted(files.items())}}
     files["manifest.json"] = _json(manifest)
     files["MANIFEST.sha256"] = "".join(
         f"{v['sha256']}  {p}\n" for p, v in manifest["files"].items()).encode()
+    # Timestamp tokens over the manifest (and the newest over the head) travel with it.
+    files.update(package_files(svc.db, settings, files["manifest.json"], head))
     # Written under ".partial" names and renamed when complete: a crash part-way leaves a
     # name that says so, never a package that looks whole but lacks files.
     partial = base / f".{name}.partial"

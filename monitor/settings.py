@@ -137,6 +137,50 @@ class RetentionSettings(_Section):
 
     raw_days: int = Field(default=90, ge=1)
     hour: int = Field(default=3, ge=0, le=23)
+class AnchoringSettings(_Section):
+    """``[anchoring]``: RFC 3161 time-stamping authorities that sign the evidence chain's head.
+
+    None by default. Public TSAs, e.g. ``https://freetsa.org/tsr`` (CA:
+    https://freetsa.org/files/cacert.pem) or ``http://timestamp.digicert.com``
+    (DigiCert's root CAs); ``ca_bundle`` is a PEM file of the CAs whose
+    tokens are accepted.
+    """
+
+    tsa_urls: list[str] = Field(default_factory=list)
+    ca_bundle: Path | None = None
+    schedule: str = "15 1 * * *"
+    """When the daemon stamps the head: a crontab line (minute hour day month weekday), WIB."""
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line (minute hour day month weekday): {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _bundle_with_urls(self) -> AnchoringSettings:
+        if self.tsa_urls and self.ca_bundle is None:
+            raise ValueError("tsa_urls need ca_bundle (the CAs that tokens are checked against)")
+        for url in self.tsa_urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"tsa_urls: {url!r} is not an http(s) URL")
+        return self
+
+
+class BackupSettings(_Section):
+    """``[backup]``: the daemon's daily backup (none unless ``dir`` is set); the last ``keep`` stay."""
+
+    dir: Path | None = None
+    keep: int = Field(default=7, ge=1, le=365)
+    hour: int = Field(default=2, ge=0, le=23)
+
+
 class ReviewSettings(_Section):
     """``[review]``: evidence files, cards, near-duplicate grouping and the reviewer workflow."""
 
@@ -150,7 +194,8 @@ class ReviewSettings(_Section):
     image_max_bytes: int = Field(default=5_000_000, ge=1)
     image_timeout: float = Field(default=10.0, gt=0)
     image_allow_private: bool = False
-    """Allow image URLs on loopback/private/link-local addresses (tests, on-premise mirrors)."""
+    """Allow image URLs on private (RFC 1918, ULA) addresses: on-premise mirrors. Never loopback,
+    link-local or reserved ones (monitor.safe_fetch)."""
     chromium: str = "chromium"
     """Chromium executable (name on PATH or a path) for PNG cards; "" disables PNG rendering."""
     render_timeout: float = Field(default=60.0, gt=0)
@@ -172,6 +217,8 @@ class Settings(_Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    anchoring: AnchoringSettings = Field(default_factory=AnchoringSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     # Set by ``load``; not read from the file.
     base_dir: Path = Path(".")

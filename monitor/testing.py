@@ -1,4 +1,4 @@
-"""Test helpers shipped with asn-monitor: run the CLI in-process, write a settings file.
+"""Test helpers shipped with asn-monitor: run the CLI in-process, write a settings file, run a TSA.
 
 Other rooms' tests (and plugin authors) use these rather than re-inventing them.
 """
@@ -124,3 +124,113 @@ def allow_loopback_for_tests() -> Iterator[None]:
         yield
     finally:
         _LOOPBACK_FOR_TESTS.clear()
+
+
+@dataclass
+class TsaServer:
+    """A running RFC 3161 TSA (``tsa_server``): its URL, the CA bundle that trusts it, its folder."""
+
+    url: str
+    ca_bundle: Path
+    folder: Path
+    requests: list[bytes]
+
+
+_TSA_CONFIG = """
+[tsa]
+default_tsa = tsa_config1
+
+[tsa_config1]
+dir = {dir}
+serial = $dir/serial
+crypto_device = builtin
+signer_cert = $dir/tsa.pem
+certs = $dir/ca.pem
+signer_key = $dir/tsa.key
+signer_digest = sha256
+default_policy = 1.3.6.1.4.1.99999.1
+other_policies = 1.3.6.1.4.1.99999.2
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = yes
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+"""
+
+
+def _openssl(*args: str, cwd: Path) -> bytes:
+    import subprocess
+
+    proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"openssl {args[0]}: {proc.stderr.decode(errors='replace')[-500:]}")
+    return proc.stdout
+
+
+def make_tsa_pki(folder: Path, name: str = "Test TSA") -> None:
+    """A test CA (ca.pem, ca.key) and a TSA certificate it issued (tsa.pem, tsa.key), with OpenSSL.
+
+    The TSA certificate has ``extendedKeyUsage = critical, timeStamping`` as RFC 3161 requires.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+             "-days", "30", "-subj", f"/CN={name} Root CA", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr",
+             "-subj", f"/CN={name}", cwd=folder)
+    (folder / "tsa.ext").write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                    "extendedKeyUsage=critical,timeStamping\n", encoding="utf-8")
+    _openssl("x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "tsa.pem", "-days", "30", "-extfile", "tsa.ext", cwd=folder)
+    (folder / "serial").write_text("01\n", encoding="utf-8")
+    (folder / "tsa.cnf").write_text(_TSA_CONFIG.format(dir=folder), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def tsa_server(folder: Path) -> Iterator[TsaServer]:
+    """A real TSA on 127.0.0.1: ``openssl ts -reply`` behind a small HTTP wrapper.
+
+    POST an RFC 3161 request (application/timestamp-query) to the yielded URL;
+    the answer is OpenSSL's reply. The PKI is made by ``make_tsa_pki`` unless
+    ``folder`` has one already.
+    """
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    if not (folder / "tsa.cnf").exists():
+        make_tsa_pki(folder)
+    lock = threading.Lock()
+    requests: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:  # one reply at a time: OpenSSL's serial file is not shared safely
+                requests.append(body)
+                (folder / "request.tsq").write_bytes(body)
+                try:
+                    reply = _openssl("ts", "-reply", "-config", "tsa.cnf", "-queryfile", "request.tsq",
+                                     cwd=folder)
+                except RuntimeError as exc:
+                    self.send_error(400, str(exc)[:200])
+                    return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield TsaServer(f"http://127.0.0.1:{server.server_address[1]}/tsr", folder / "ca.pem", folder,
+                      requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -153,6 +153,8 @@ class VerifyReport:
     raw_purged: int = 0
     files_checked: int = 0
     head: str = GENESIS
+    heads_checked: int = 0  # heads given to verify (storage.anchors), each still in the chain?
+    tokens_checked: int = 0  # timestamp tokens checked against the chain
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -166,6 +168,8 @@ class VerifyReport:
         return {
             "ok": self.ok, "links": self.links, "raw_checked": self.raw_checked,
             "raw_purged": self.raw_purged, "files_checked": self.files_checked, "head": self.head,
+            "seq": self.links, "heads_checked": self.heads_checked,
+            "tokens_checked": self.tokens_checked,
             "first_broken": None if first is None else {**first.__dict__, "message": str(first)},
             "problems": [str(p) for p in self.problems[:100]],
         }

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from storage.anchors import current_head
 from storage.db import Database
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -85,6 +86,8 @@ class DigestData:
     as_of: datetime | None = None
     scope_name: str | None = None
     """The region's name for a region scope (``Kabupaten Bandung``), else ``None``."""
+    chain_head: tuple[int, str] | None = None
+    """The evidence chain's newest link (seq, hash) when the digest was made: a copy kept by readers."""
 
     @property
     def days(self) -> list[date]:
@@ -129,6 +132,8 @@ def digest_data(db: Database, week: str, scope: Scope = Scope(), top: int = 5,
     cond, params = scope.where()
     with db.connect() as con:
         labels = _labels(con)
+        head = current_head(con)
+        data.chain_head = (head.seq, head.hash)
         if scope.kind == "region":
             row = con.execute("SELECT name FROM regions WHERE code = ?", [scope.value]).fetchone()
             data.scope_name = str(row[0]) if row else None

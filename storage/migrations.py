@@ -338,6 +338,23 @@ def m006_audit_views(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_anchor_tokens(db: duckdb.DuckDBPyConnection) -> None:
+    """RFC 3161 timestamp tokens over chain heads and escalation manifests."""
+    db.execute(
+        """
+        CREATE SEQUENCE seq_anchor_tokens;
+        -- One token from one TSA: the head (seq, hash) it covers, what was stamped
+        -- (purpose head: the head itself; escalation: the package manifest's SHA-256).
+        CREATE TABLE anchor_tokens (
+            token_id BIGINT PRIMARY KEY DEFAULT nextval('seq_anchor_tokens'),
+            seq BIGINT NOT NULL, head VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL, imprint VARCHAR NOT NULL, tsa_url VARCHAR NOT NULL,
+            gen_time TIMESTAMPTZ NOT NULL, token BLOB NOT NULL, created_at TIMESTAMPTZ NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
@@ -345,4 +362,5 @@ MIGRATIONS: list[Migration] = [
     m004_digest_and_daemon_state,
     m005_audit_retention,
     m006_audit_views,
+    m007_anchor_tokens,
 ]

@@ -1,0 +1,166 @@
+"""Anchors outside the server: RFC 3161 timestamps from a real TSA on 127.0.0.1, heads in digests and
+packages, and a chain rebuilt from scratch with altered evidence caught by both."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from monitor.testing import CliResult, TsaServer, invoke, tsa_server, write_settings
+from monitor.timestamps import TimestampError, load_bundle, verify
+from storage import chain
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TsaServer]:
+    with tsa_server(tmp_path_factory.mktemp("tsa")) as server:
+        yield server
+
+
+@pytest.fixture
+def anchored(config_dir: Path, tsa: TsaServer) -> tuple[Cli, Path]:
+    """A store with the sample run's flags, settings naming the test TSA and its CA."""
+    path = write_settings(config_dir, extra={
+        "anchoring": {"tsa_urls": [tsa.url], "ca_bundle": str(tsa.ca_bundle)},
+        "review": {"chromium": ""}})
+
+    def run(*args: str) -> CliResult:
+        return invoke(["--config", str(path), *args])
+
+    assert run("run", "--once").exit_code == 0
+    return run, path
+
+
+def _rewrite_chain(db_path: Path, evidence_id: int) -> None:
+    """What an administrator could do: alter evidence, then rebuild the whole chain, new hashes."""
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        order = con.execute("SELECT kind, ref_id FROM chain ORDER BY seq").fetchall()
+        con.execute("UPDATE evidence SET item_json = json_object('text', 'tidak ada apa-apa') "
+                    "WHERE evidence_id = ?", [evidence_id])
+        con.execute("DELETE FROM chain")
+        chain.append_many(con, [(str(k), int(r)) for k, r in order])  # type: ignore[misc]
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def test_tokens_from_a_real_tsa_check_out_and_forgeries_do_not(tsa: TsaServer, tmp_path: Path) -> None:
+    from monitor.timestamps import fetch
+
+    bundle = load_bundle(tsa.ca_bundle)
+    imprint = hashlib.sha256(b"head").digest()
+    token = fetch(tsa.url, imprint, bundle)
+    assert verify(token.der, imprint, bundle).gen_time == token.gen_time
+    # OpenSSL agrees, independently of our code.
+    (tmp_path / "t.der").write_bytes(token.der)
+    proc = subprocess.run(["openssl", "ts", "-verify", "-digest", imprint.hex(), "-in",
+                           str(tmp_path / "t.der"), "-token_in", "-CAfile", str(tsa.ca_bundle), "-untrusted",
+                           str(tsa.folder / "tsa.pem")], capture_output=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    with pytest.raises(TimestampError, match="the token stamps sha256"):
+        verify(token.der, hashlib.sha256(b"other").digest(), bundle)
+    altered = bytearray(token.der)
+    at = altered.find(imprint)
+    altered[at] ^= 1  # the imprint itself changed to match another message: the digest breaks
+    with pytest.raises(TimestampError, match=r"does not match the TSTInfo \(the token was altered\)"):
+        verify(bytes(altered), bytes([imprint[0] ^ 1]) + imprint[1:], bundle)
+    # A token from another CA (a TSA the settings do not trust) is refused.
+    with tsa_server(tmp_path / "other") as other:
+        foreign = fetch(other.url, imprint, load_bundle(other.ca_bundle))
+    with pytest.raises(TimestampError, match="does not chain"):
+        verify(foreign.der, imprint, bundle)
+
+
+def test_head_stamped_and_verified_then_a_rebuilt_chain_is_named(
+        anchored: tuple[Cli, Path], tsa: TsaServer) -> None:
+    cli, path = anchored
+    head = cli("anchor", "head", "--json").json()
+    stamped = cli("anchor", "stamp", "--json")
+    assert stamped.exit_code == 0, stamped.stderr
+    [row] = stamped.json()
+    assert row["error"] is None and row["token"]["seq"] == head["seq"] == int(head["text"].split(":")[0])
+    assert cli("anchor", "stamp", "--json").json() == []  # this head has its token already
+    assert cli("review", "confirm", "3", "--reviewer", "ana").exit_code == 0  # the chain grows
+    ok = cli("verify", "--head", head["text"], "--json")
+    assert ok.exit_code == 0, ok.stdout
+    assert ok.json()["tokens_checked"] == 1 and ok.json()["heads_checked"] == 1
+
+    _rewrite_chain(path.parent.parent / "data" / "test.duckdb", evidence_id=1)
+    seq = head["seq"]
+    # The timestamp stored with the chain names the rewrite ...
+    broken = cli("verify", "--json")
+    assert broken.exit_code == 6
+    first = broken.json()["first_broken"]
+    assert first["kind"] == "timestamp" and first["seq"] == seq
+    assert f"rewritten at or before link {seq}" in first["what"]
+    # ... and with the tokens gone too, the head kept in an email still does.
+    con = duckdb.connect(str(path.parent.parent / "data" / "test.duckdb"))
+    con.execute("DELETE FROM anchor_tokens")
+    con.close()
+    assert cli("verify", "--json").exit_code == 0  # the rebuilt chain is consistent in itself
+    from_head = cli("verify", "--head", head["text"])
+    assert from_head.exit_code == 6
+    assert f"head {head['text']} is not in the chain: link {seq} is now" in from_head.stderr
+
+
+def test_escalation_package_carries_head_and_tokens_checked_outside(
+        anchored: tuple[Cli, Path], tsa: TsaServer, tmp_path: Path) -> None:
+    cli, path = anchored
+    assert cli("anchor", "stamp").exit_code == 0
+    assert cli("review", "confirm", "5", "--reviewer", "ana").exit_code == 0
+    before = cli("anchor", "head", "--json").json()
+    out = cli("review", "escalate", "5", "--reviewer", "ana", "--json")
+    assert out.exit_code == 0, out.stderr
+    folder = Path(out.json()["package"]["folder"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    anchor = json.loads((folder / "anchor.json").read_text())
+    head = anchor["chain_head"]  # after the card rendered for the package joined the chain
+    assert manifest["chain_head"]["text"] == head["text"] and head["seq"] > before["seq"]
+    purposes = sorted(t["purpose"] for t in anchor["timestamps"])
+    assert purposes == ["escalation", "head"] and anchor["errors"] == []
+    stamp = next(t for t in anchor["timestamps"] if t["purpose"] == "escalation")
+    # Anyone with OpenSSL and the TSA's CA can check the manifest's token without asn-monitor.
+    proc = subprocess.run(["openssl", "ts", "-verify", "-data", str(folder / "manifest.json"), "-in",
+                           str(folder / stamp["file"]), "-token_in", "-CAfile", str(tsa.ca_bundle),
+                           "-untrusted", str(tsa.folder / "tsa.pem")],
+                          capture_output=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert cli("verify", "--package", str(folder)).exit_code == 0
+    assert cli("anchor", "list", "--json").json()[-1]["purpose"] == "escalation"
+
+    _rewrite_chain(path.parent.parent / "data" / "test.duckdb", evidence_id=2)
+    con = duckdb.connect(str(path.parent.parent / "data" / "test.duckdb"))
+    con.execute("DELETE FROM anchor_tokens")
+    con.close()
+    broken = cli("verify", "--package", str(folder), "--json")
+    assert broken.exit_code == 6
+    problems = broken.json()["problems"]
+    assert any(p.startswith(f"link {head['seq']} (head") and f"link {head['seq']} is now" in p
+               for p in problems), problems
+    assert any(p.startswith(f"link {head['seq']} (timestamp") and stamp["file"] in p
+               and "rewritten" in p for p in problems), problems
+
+
+def test_digest_carries_the_head(anchored: tuple[Cli, Path]) -> None:
+    cli, _ = anchored
+    head = cli("anchor", "head").stdout.strip()
+    text = cli("digest", "preview", "--week", "2024-W43").stdout
+    assert f"Kepala rantai bukti: {head}" in text and f"verify --head {head}" in text
+
+
+def test_a_bad_head_argument_is_an_input_error(anchored: tuple[Cli, Path]) -> None:
+    cli, _ = anchored
+    result = cli("verify", "--head", "12:nothex")
+    assert result.exit_code == 2 and "expected SEQ:HASH" in result.stderr
+    missing = cli("verify", "--head", f"99999:{'0' * 64}")
+    assert missing.exit_code == 6 and "links were removed" in missing.stderr
