@@ -234,3 +234,55 @@ def tsa_server(folder: Path) -> Iterator[TsaServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+class DaemonProcess:
+    """``asn-monitor --config CONFIG run`` as a subprocess, its log (stderr) read in the background."""
+
+    def __init__(self, config: Path, *extra: str) -> None:
+        import queue
+        import subprocess
+        import threading
+
+        exe = Path(sys.executable).with_name("asn-monitor")
+        # stdout is not read: a pipe nobody drains would block the daemon once full.
+        self.p = subprocess.Popen([str(exe), "--config", str(config), "run", *extra],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stderr is not None
+        for line in self.p.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        """The first new log line containing ``text``; ``AssertionError`` after ``timeout`` seconds."""
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.p.poll() is None:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not logged; got:\n" + "\n".join(self.seen[-30:]))
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM, then the exit code (killed after ``timeout`` seconds)."""
+        import signal
+        import subprocess
+
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait(timeout=5)

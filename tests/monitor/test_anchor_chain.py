@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.testing import CliResult, TsaServer, invoke, tsa_server, write_settings
+from monitor.settings import load
+from monitor.testing import CliResult, DaemonProcess, TsaServer, invoke, tsa_server, write_settings
 from monitor.timestamps import TimestampError, load_bundle, verify
 from storage import chain
 
@@ -164,3 +165,25 @@ def test_a_bad_head_argument_is_an_input_error(anchored: tuple[Cli, Path]) -> No
     assert result.exit_code == 2 and "expected SEQ:HASH" in result.stderr
     missing = cli("verify", "--head", f"99999:{'0' * 64}")
     assert missing.exit_code == 6 and "links were removed" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_daemon_stamps_the_head_and_backs_up(config_dir: Path, tsa: TsaServer, tmp_path: Path) -> None:
+    """A real ``asn-monitor run``: the anchor job stamps the head at start; both jobs are registered."""
+    path = write_settings(config_dir, extra={
+        "classifier": {"model": "matcher", "model_dir": "../data/models"}, "digest": {"enabled": False},
+        "anchoring": {"tsa_urls": [tsa.url], "ca_bundle": str(tsa.ca_bundle)},
+        "backup": {"dir": str(tmp_path / "daily"), "keep": 3, "hour": 2}})
+    assert invoke(["--config", str(path), "run", "--once"]).exit_code == 0  # a chain to stamp
+    daemon = DaemonProcess(path)
+    try:
+        daemon.wait_for("event=timestamped")  # the anchor job runs at start
+    finally:
+        assert daemon.stop() == 0, "\n".join(daemon.seen[-20:])
+    [token] = invoke(["--config", str(path), "anchor", "list", "--json"]).json()
+    assert token["purpose"] == "head" and token["tsa_url"] == tsa.url
+    with duckdb.connect(str(load(path).db_path), read_only=True) as con:
+        jobs = dict(con.execute("SELECT job_id, schedule FROM daemon_jobs").fetchall())
+    assert jobs["anchor"] == "cron 15 1 * * * WIB" and jobs["backup"] == "daily 02:30 WIB, keep 3"
+    result = invoke(["--config", str(path), "verify", "--json"])
+    assert result.exit_code == 0 and result.json()["tokens_checked"] == 1

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,48 +11,13 @@ import pytest
 
 from monitor.backup import PREFIX, daily_backup
 from monitor.settings import load
-from monitor.testing import CliResult, invoke, write_settings
+from monitor.testing import CliResult, DaemonProcess, invoke, write_settings
 from storage.db import Database
 
 FAST = {"classifier": {"model": "matcher", "model_dir": "../data/models"}, "digest": {"enabled": False},
         "daemon": {"heartbeat_interval": 0.3}, "review": {"chromium": ""}}
 SOURCES = {"sample": {"type": "file", "paths": ["samples/items.jsonl"], "page_size": 10,
                       "poll_interval": 0.5}}
-
-
-class Daemon:
-    """``asn-monitor run`` as a subprocess; stderr read in the background."""
-
-    def __init__(self, config: Path) -> None:
-        exe = Path(sys.executable).with_name("asn-monitor")
-        self.p = subprocess.Popen([str(exe), "--config", str(config), "run"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.p.stderr is not None
-        for line in self.p.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.p.poll() is None:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"{text!r} not logged; got:\n" + "\n".join(self.seen[-30:]))
-
-    def stop(self) -> int:
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        return self.p.wait(timeout=20)
 
 
 @pytest.mark.slow
@@ -70,7 +28,7 @@ def test_backup_during_the_daemon_restores_and_holds_every_prior_decision(
     def cli(*args: str) -> CliResult:
         return invoke(["--config", str(path), *args])
 
-    daemon = Daemon(path)
+    daemon = DaemonProcess(path)
     try:
         daemon.wait_for("event=cycle_done")
         daemon.wait_for("event=heartbeat")
