@@ -204,9 +204,14 @@ def check_package(report: chain.VerifyReport, hashes: dict[int, str], folder: Pa
     try:
         doc = json.loads((folder / "anchor.json").read_text(encoding="utf-8"))
         manifest = (folder / "manifest.json").read_bytes()
-        head = Head(int(doc["chain_head"]["seq"]), str(doc["chain_head"]["hash"]))
+        # The head inside the stamped manifest is the one that counts; anchor.json repeats it.
+        stated = json.loads(manifest)["chain_head"]
+        head = Head(int(stated["seq"]), str(stated["hash"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{folder}: not an escalation package with anchor.json: {exc}") from None
+    if doc.get("chain_head", {}).get("hash") != head.hash:
+        report.problems.append(chain.Problem(head.seq, "head", None,
+                                             f"{folder}: anchor.json names another head than manifest.json"))
     check_heads(report, hashes, [head])
     for entry in doc.get("timestamps", []):
         try:
