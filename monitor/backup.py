@@ -83,6 +83,8 @@ def backup(db: Database, settings: Settings, out: Path) -> Backup:
     out = out.resolve()
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out}: exists and is not empty; give a new folder")
+    if out.is_relative_to(settings.evidence_dir):
+        raise InputError(f"{out}: inside the evidence folder; every later backup would copy it again")
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     make_private_dir(partial)
@@ -182,6 +184,8 @@ def daily_backup(db: Database, settings: Settings, now: datetime | None = None) 
         return None
     parent = settings.resolve(b.dir)
     make_private_dir(parent)
+    for stale in parent.glob(f".{PREFIX}*.partial"):  # left by a backup that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     done = backup(db, settings, parent / f"{PREFIX}{stamp}")
     kept = sorted(p for p in parent.iterdir() if p.is_dir() and p.name.startswith(PREFIX))

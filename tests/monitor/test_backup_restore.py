@@ -84,6 +84,7 @@ def test_daily_backup_keeps_the_last_n(config_dir: Path, tmp_path: Path) -> None
     assert invoke(["--config", str(path), "run", "--once"]).exit_code == 0
     settings = load(path)
     db = Database(settings.db_path)
+    (tmp_path / "daily" / f".{PREFIX}20261031T020000Z.partial").mkdir(parents=True)  # a killed backup
     start = datetime(2026, 11, 1, 2, tzinfo=UTC)
     for day in range(3):
         done = daily_backup(db, settings, start + timedelta(days=day))
@@ -101,3 +102,5 @@ def test_backup_refuses_a_folder_in_use(config_dir: Path, tmp_path: Path) -> Non
     (tmp_path / "full" / "x").write_text("x")
     result = invoke(["--config", str(path), "backup", "--out", str(tmp_path / "full")])
     assert result.exit_code == 2 and "exists and is not empty" in result.stderr
+    inside = invoke(["--config", str(path), "backup", "--out", str(load(path).evidence_dir / "b")])
+    assert inside.exit_code == 2 and "inside the evidence folder" in inside.stderr
