@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml
 # come from Debian; installed once when missing, as root or through sudo.
 SYSTEM_STAMP := $(VENV)/.system-deps
 $(SYSTEM_STAMP):
-	@if ! command -v chromium >/dev/null || ! command -v tmux >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v tmux >/dev/null || ! command -v openssl >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver tmux >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver tmux openssl >/dev/null; \
 	fi
 	mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
 

@@ -187,3 +187,25 @@ def test_the_daemon_stamps_the_head_and_backs_up(config_dir: Path, tsa: TsaServe
     assert jobs["anchor"] == "cron 15 1 * * * WIB" and jobs["backup"] == "daily 02:30 WIB, keep 3"
     result = invoke(["--config", str(path), "verify", "--json"])
     assert result.exit_code == 0 and result.json()["tokens_checked"] == 1
+
+
+def test_an_unreachable_tsa_fails_the_stamp_but_not_the_escalation(config_dir: Path, tsa: TsaServer) -> None:
+    from monitor.testing import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/tsr"  # nothing listens there
+    path = write_settings(config_dir, extra={
+        "anchoring": {"tsa_urls": [dead], "ca_bundle": str(tsa.ca_bundle), "timeout": 2},
+        "review": {"chromium": ""}})
+
+    def cli(*args: str) -> CliResult:
+        return invoke(["--config", str(path), *args])
+
+    assert cli("run", "--once").exit_code == 0
+    stamp = cli("anchor", "stamp")
+    assert stamp.exit_code == 1 and f"no TSA stamped the head: TSA {dead}: ConnectError" in stamp.stderr
+    assert cli("review", "confirm", "5", "--reviewer", "ana").exit_code == 0
+    out = cli("review", "escalate", "5", "--reviewer", "ana", "--json")
+    assert out.exit_code == 0, out.stderr
+    anchor = json.loads((Path(out.json()["package"]["folder"]) / "anchor.json").read_text())
+    assert anchor["timestamps"] == [] and anchor["errors"][0]["tsa_url"] == dead
+    assert cli("verify").exit_code == 0  # no token, nothing broken
