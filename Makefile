@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Chromium (evidence cards, digest rendering checks) and tmux (interactive review test)
+# Chromium (evidence cards, digest rendering checks), tmux (interactive review test) and openssl (test TSA)
 # come from Debian; installed once when missing, as root or through sudo.
 SYSTEM_STAMP := $(VENV)/.system-deps
 $(SYSTEM_STAMP):

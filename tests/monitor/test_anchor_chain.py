@@ -209,3 +209,19 @@ def test_an_unreachable_tsa_fails_the_stamp_but_not_the_escalation(config_dir: P
     anchor = json.loads((Path(out.json()["package"]["folder"]) / "anchor.json").read_text())
     assert anchor["timestamps"] == [] and anchor["errors"][0]["tsa_url"] == dead
     assert cli("verify").exit_code == 0  # no token, nothing broken
+
+
+def test_an_edit_before_a_timestamped_link_is_named_by_the_token(anchored: tuple[Cli, Path]) -> None:
+    cli, path = anchored
+    assert cli("anchor", "stamp").exit_code == 0
+    con = duckdb.connect(str(load(path).db_path))
+    con.execute("UPDATE evidence SET account_json = json_object('name', 'orang lain') WHERE evidence_id = 2")
+    con.close()
+    result = cli("verify", "--json").json()
+    assert not result["ok"]
+    assert result["first_broken"]["kind"] == "evidence" and result["first_broken"]["ref_id"] == 2
+    seq = cli("anchor", "list", "--json").json()[0]["seq"]
+    link = result["first_broken"]["seq"]
+    assert any(p.startswith(f"link {seq} (timestamp") and
+               f"the chain up to link {seq} changed after it was timestamped (link {link})" in p
+               for p in result["problems"]), result["problems"]
