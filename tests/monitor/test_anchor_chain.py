@@ -18,6 +18,8 @@ from monitor.timestamps import TimestampError, load_bundle, verify
 from storage import chain
 
 Cli = Callable[..., CliResult]
+# The keyword matcher: flags without training a model (the classifier is not what is tested here).
+MATCHER = {"model": "matcher", "model_dir": "../data/models"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TsaServer]:
 def anchored(config_dir: Path, tsa: TsaServer) -> tuple[Cli, Path]:
     """A store with the sample run's flags, settings naming the test TSA and its CA."""
     path = write_settings(config_dir, extra={
-        "anchoring": {"tsa_urls": [tsa.url], "ca_bundle": str(tsa.ca_bundle)},
+        "classifier": MATCHER, "anchoring": {"tsa_urls": [tsa.url], "ca_bundle": str(tsa.ca_bundle)},
         "review": {"chromium": ""}})
 
     def run(*args: str) -> CliResult:
@@ -171,7 +173,7 @@ def test_a_bad_head_argument_is_an_input_error(anchored: tuple[Cli, Path]) -> No
 def test_the_daemon_stamps_the_head_and_backs_up(config_dir: Path, tsa: TsaServer, tmp_path: Path) -> None:
     """A real ``asn-monitor run``: the anchor job stamps the head at start; both jobs are registered."""
     path = write_settings(config_dir, extra={
-        "classifier": {"model": "matcher", "model_dir": "../data/models"}, "digest": {"enabled": False},
+        "classifier": MATCHER, "digest": {"enabled": False},
         "anchoring": {"tsa_urls": [tsa.url], "ca_bundle": str(tsa.ca_bundle)},
         "backup": {"dir": str(tmp_path / "daily"), "keep": 3, "hour": 2}})
     assert invoke(["--config", str(path), "run", "--once"]).exit_code == 0  # a chain to stamp
@@ -194,8 +196,8 @@ def test_an_unreachable_tsa_fails_the_stamp_but_not_the_escalation(config_dir: P
 
     dead = f"http://127.0.0.1:{free_port()}/tsr"  # nothing listens there
     path = write_settings(config_dir, extra={
-        "anchoring": {"tsa_urls": [dead], "ca_bundle": str(tsa.ca_bundle), "timeout": 2},
-        "review": {"chromium": ""}})
+        "classifier": MATCHER, "review": {"chromium": ""},
+        "anchoring": {"tsa_urls": [dead], "ca_bundle": str(tsa.ca_bundle), "timeout": 2}})
 
     def cli(*args: str) -> CliResult:
         return invoke(["--config", str(path), *args])
