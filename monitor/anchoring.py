@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 
-from monitor.errors import InputError
+from monitor.errors import InputError, TimestampError
 from monitor.logs import event
 from monitor.settings import Settings
-from monitor.timestamps import TimestampError, fetch, load_bundle, verify
+from monitor.timestamps import fetch, load_bundle, verify
 from storage import anchors, chain
 from storage.anchors import Head, StoredToken
 from storage.db import Database

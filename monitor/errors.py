@@ -13,7 +13,8 @@
     │   └── StorageLocked           another process holds the DuckDB file
     ├── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
     ├── ChainBroken                 verify found evidence or a decision changed after it was chained
-    └── DeliveryError               the digest email could not be sent; recorded, retried later
+    ├── DeliveryError               the digest email could not be sent; recorded, retried later
+    └── TimestampError              a TSA could not stamp, or a timestamp token does not check out
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
 ``str()`` is one line that says what was wrong and where.
@@ -104,3 +105,7 @@ class DeliveryError(AsnMonitorError):
     """An email (the weekly digest) could not be handed to the SMTP server; it is retried later."""
 
     exit_code = 7
+
+
+class TimestampError(AsnMonitorError):
+    """A TSA could not be reached, refused the request, or returned a token that does not check out."""

@@ -27,15 +27,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from monitor.errors import AsnMonitorError
+from monitor.errors import TimestampError
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha1": hashes.SHA1,
 }
-
-
-class TimestampError(AsnMonitorError):
-    """A TSA could not be reached, refused the request, or returned a token that does not check out."""
 
 
 @dataclass(frozen=True)

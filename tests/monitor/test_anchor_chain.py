@@ -12,9 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from monitor.errors import TimestampError
 from monitor.settings import load
 from monitor.testing import CliResult, DaemonProcess, TsaServer, invoke, tsa_server, write_settings
-from monitor.timestamps import TimestampError, load_bundle, verify
+from monitor.timestamps import load_bundle, verify
 from storage import chain
 
 Cli = Callable[..., CliResult]
