@@ -192,9 +192,9 @@ def build_tiny_bert(out_dir: Path, texts: Sequence[str], vocab_size: int = 3000)
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tk.train_from_iterator(list(texts), trainers.WordPieceTrainer(
         vocab_size=vocab_size, special_tokens=special))
-    (out_dir / "vocab.txt").write_text(
-        "\n".join(sorted(tk.get_vocab(), key=lambda t: tk.get_vocab()[t])) + "\n",
-        encoding="utf-8")
+    vocab = tk.get_vocab()
+    (out_dir / "vocab.txt").write_text("\n".join(sorted(vocab, key=vocab.__getitem__)) + "\n",
+                                       encoding="utf-8")
     tokenizer = BertTokenizer(vocab_file=str(out_dir / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(out_dir))
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2,
