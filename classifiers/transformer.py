@@ -174,11 +174,32 @@ def _pad(tok: Any) -> int:
     return int(tok.pad_token_id) if tok.pad_token_id is not None else 0
 
 
+# The shape of IndoBERT-base (indobenchmark/indobert-base-p1): for timing with random weights.
+INDOBERT_BASE_SHAPE: dict[str, int] = {
+    "vocab_size": 31923, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+    "intermediate_size": 3072, "max_position_embeddings": 512}
+TINY_SHAPE: dict[str, int] = {
+    "vocab_size": 3000, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "intermediate_size": 128, "max_position_embeddings": 256}
+
+
 def build_tiny_bert(out_dir: Path, texts: Sequence[str], vocab_size: int = 3000) -> Path:
     """Write a small, randomly initialised BERT with a WordPiece vocabulary trained on ``texts``.
 
     For offline tests of the transformer path: it has the same files as a hub
     checkpoint, so ``train_transformer(base_model=out_dir)`` treats it like IndoBERT.
+    """
+    return build_bert(out_dir, texts, {**TINY_SHAPE, "vocab_size": vocab_size})
+
+
+def build_bert(out_dir: Path, texts: Sequence[str], shape: dict[str, int],
+               fill_vocab: bool = False) -> Path:
+    """A randomly initialised BERT of ``shape`` (``BertConfig`` fields) with a WordPiece
+    vocabulary trained on ``texts``, saved like a hub checkpoint (nothing is downloaded).
+
+    The corpus may yield fewer word pieces than ``shape["vocab_size"]``; with
+    ``fill_vocab`` the vocabulary is filled up with ``[unusedN]`` entries (as BERT
+    vocabularies are), so that the embedding matrix has the size asked for.
     """
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import BertConfig, BertModel, BertTokenizer
@@ -186,19 +207,19 @@ def build_tiny_bert(out_dir: Path, texts: Sequence[str], vocab_size: int = 3000)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    unk = "[UNK]"
-    tk = Tokenizer(models.WordPiece(unk_token=unk))
+    tk = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tk.normalizer = normalizers.BertNormalizer(lowercase=True)
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    size = int(shape["vocab_size"])
     tk.train_from_iterator(list(texts), trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=special))
+        vocab_size=size, special_tokens=special))
     vocab = tk.get_vocab()
-    (out_dir / "vocab.txt").write_text("\n".join(sorted(vocab, key=vocab.__getitem__)) + "\n",
-                                       encoding="utf-8")
+    words = sorted(vocab, key=vocab.__getitem__)
+    if fill_vocab:
+        words += [f"[unused{i}]" for i in range(size - len(words))]
+    (out_dir / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     tokenizer = BertTokenizer(vocab_file=str(out_dir / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(out_dir))
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=128,
-                        max_position_embeddings=256)
+    config = BertConfig(**{**shape, "vocab_size": len(tokenizer)})
     BertModel(config).save_pretrained(str(out_dir))
     return out_dir
