@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -189,12 +190,12 @@ def serve_step(model_dir: Path, device: str, texts: list[str], agree_sets: dict[
         for bs in batch_sizes:
             model.batch_size = bs
             row["pretokenized_by_batch_size"][str(bs)] = best_rate(
-                len(ids), lambda m=model: m.predict_encoded(ids), gpu, rounds)
+                len(ids), partial(model.predict_encoded, ids), gpu, rounds)
         best_bs = max(batch_sizes, key=lambda b: row["pretokenized_by_batch_size"][str(b)])
         model.batch_size = best_bs
         row["batch_size"] = best_bs
         row["pretokenized_texts_per_s"] = row["pretokenized_by_batch_size"][str(best_bs)]
-        row["end_to_end_texts_per_s"] = best_rate(len(texts), lambda m=model: m.predict_proba(texts),
+        row["end_to_end_texts_per_s"] = best_rate(len(texts), partial(model.predict_proba, texts),
                                                   gpu, rounds)
         row["checks"] = {name: precision_check(fp32, model, subset).to_json()
                          for name, subset in agree_sets.items() if subset}

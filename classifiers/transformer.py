@@ -207,7 +207,8 @@ def build_bert(out_dir: Path, texts: Sequence[str], shape: dict[str, int],
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tk = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    unk = "[UNK]"
+    tk = Tokenizer(models.WordPiece(unk_token=unk))
     tk.normalizer = normalizers.BertNormalizer(lowercase=True)
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     size = int(shape["vocab_size"])
@@ -220,6 +221,7 @@ def build_bert(out_dir: Path, texts: Sequence[str], shape: dict[str, int],
     (out_dir / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     tokenizer = BertTokenizer(vocab_file=str(out_dir / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(out_dir))
-    config = BertConfig(**{**shape, "vocab_size": len(tokenizer)})
+    fields: dict[str, Any] = {**shape, "vocab_size": len(tokenizer)}
+    config = BertConfig(**fields)
     BertModel(config).save_pretrained(str(out_dir))
     return out_dir

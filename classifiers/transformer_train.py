@@ -250,8 +250,8 @@ class Trainer:
         t0 = time.perf_counter()
         train_idx, hold_idx = holdout_split(labels, float(p["holdout_fraction"]), int(p["seed"]))
         bs, pin = int(p["batch_size"]), self.device == "cuda"
-        common = {"pad_id": self.pad_id, "seed": int(p["seed"]), "pool": int(p["bucket_pool"]),
-                  "pin": pin}
+        common: dict[str, Any] = {"pad_id": self.pad_id, "seed": int(p["seed"]),
+                                  "pool": int(p["bucket_pool"]), "pin": pin}
         train = loader([ids[i] for i in train_idx], [labels[i] for i in train_idx], bs,
                        shuffle=True, **common)
         hold = loader([ids[i] for i in hold_idx], [labels[i] for i in hold_idx], bs,
