@@ -86,3 +86,19 @@ def test_cli_start_up_does_not_import_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_bench_adds_the_gpu_variant_only_on_a_gpu() -> None:
+    from bench.transformer import VARIANTS, variants_for
+
+    assert variants_for("cpu") == VARIANTS
+    extra = variants_for("cuda")[len(VARIANTS):]
+    assert [v.backend for v in extra] == ["torch-cuda"] and extra[0].batching.batch_size == 256
+
+
+@needs_no_gpu
+def test_bench_device_cuda_without_gpu_is_one_line_exit_2() -> None:
+    got = invoke(["bench", "--device", "cuda", "--items", "10", "--audit-sizes", ""])
+    assert got.exit_code == 2
+    assert got.stderr.strip() == got.stderr.strip().splitlines()[0]
+    assert got.stderr.startswith("error: --device: device \"cuda\" asked for")
