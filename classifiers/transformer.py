@@ -3,8 +3,9 @@
 ``train_transformer`` loads any encoder with ``AutoModelForSequenceClassification``
 (default ``indolem/indobertweet-base-uncased``; ``indobenchmark/indobert-base-p1``
 or a local folder work the same), adds the target placeholders as special
-tokens so they are never split or lower-cased, fine-tunes with a plain PyTorch
-loop, and saves model, tokenizer, ``meta.json`` and ``metrics.json``.
+tokens so they are never split or lower-cased, fine-tunes with the loop of
+:mod:`classifiers.transformer_train` (on the CPU in fp32, on a GPU with mixed
+precision), and saves model, tokenizer, ``meta.json`` and ``metrics.json``.
 
 Offline, the tests run this exact path with a tiny BERT built on the seed corpus
 and with the packaged all-MiniLM-L6-v2 encoder; on a machine that can reach the
