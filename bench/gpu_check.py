@@ -62,6 +62,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--micro-batch-size", type=int, default=None, help="training micro-batch")
     ap.add_argument("--time-budget", type=float, default=None,
                     help="training time budget in seconds (default none; 1 with --smoke)")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="a training parameter (batch_size, learning_rate, ...; repeatable)")
     ap.add_argument("--compile", action="store_true", help="also time training with torch.compile")
     ap.add_argument("--skip-cli", action="store_true", help="do not time the train command")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
@@ -236,6 +238,20 @@ def goals_met(result: dict[str, Any]) -> dict[str, bool | None]:
             >= GOALS["serve_pretokenized_texts_per_s"]}
 
 
+def params_of(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["batch_size=64", "learning_rate=6e-5"]`` as training parameters (JSON values)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--param {pair!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every step; returns the figures."""
     import torch
@@ -263,6 +279,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
     budget = args.time_budget or (1.0 if args.smoke else None)
     extra: dict[str, Any] = {"micro_batch_size": args.micro_batch_size, "time_budget_s": budget}
     extra = {k: v for k, v in extra.items() if v}
+    extra.update(params_of(args.param))
     log(f"1/4 train {epochs} epoch(s) on {device}")
     result["train"] = train_step(base, work, device, epochs, extra, gpu, "model")
     log(f"    {result['train']['fit_seconds']:.1f}s in the loop")

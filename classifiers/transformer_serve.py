@@ -5,8 +5,8 @@ on a GPU by :class:`TorchStanceModel`, which keeps the GPU busy:
 
 * **Tokenisation off the hot path.** The Rust tokenizer encodes a whole chunk
   of texts in one call (it releases the GIL and uses every core); while the
-  GPU runs chunk *k*, a worker thread already tokenises chunk *k + 1*.
-  :meth:`TorchStanceModel.predict_encoded` takes ids tokenised elsewhere.
+  GPU runs chunk *k*, a worker thread already tokenises, sorts and pads chunk
+  *k + 1*. :meth:`TorchStanceModel.predict_encoded` takes ids tokenised elsewhere.
 * **Length-bucketed batches.** Texts are sorted by length and cut into
   batches of ``batch_size``, each padded only to its own longest text (rounded
   up to a multiple of 8 on the GPU, where tensor cores want it).
@@ -103,51 +103,72 @@ class TorchStanceModel:
         return encode(self.tokenizer, [t or "" for t in texts], self.max_length)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Stance probabilities (n, 4) in ``LABELS`` order, tokenising the next chunk meanwhile."""
+        """Stance probabilities (n, 4) in ``LABELS`` order.
+
+        A worker thread tokenises, sorts and pads chunk *k + 1* while the GPU runs chunk *k*.
+        """
         if not texts:
             return np.zeros((0, len(LABELS)))
         starts = list(range(0, len(texts), self.chunk))
         parts: list[np.ndarray] = []
-        pending = self._pool.submit(self.encode, texts[:self.chunk])
+        pending = self._pool.submit(self._prepare_texts, texts[:self.chunk])
         for k in range(len(starts)):
-            ids = pending.result()
+            prepared = pending.result()
             if k + 1 < len(starts):
                 nxt = starts[k + 1]
-                pending = self._pool.submit(self.encode, texts[nxt:nxt + self.chunk])
-            parts.append(self.predict_encoded(ids))
+                pending = self._pool.submit(self._prepare_texts, texts[nxt:nxt + self.chunk])
+            parts.append(self._run(prepared))
         return np.concatenate(parts)
 
     def predict_encoded(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """Probabilities for already tokenised texts, in their order."""
-        torch = self.torch
         if not ids:
             return np.zeros((0, len(LABELS)))
+        return self._run(self.prepare(ids))
+
+    def prepare(self, ids: Sequence[Sequence[int]]) -> Prepared:
+        """Length-sorted batches of ``ids``, each padded to its longest row (host memory)."""
         order = np.argsort([len(x) for x in ids], kind="stable")
+        batches = []
+        for s in range(0, len(order), self.batch_size):
+            rows = [ids[int(i)] for i in order[s:s + self.batch_size]]
+            width = -(-max(len(r) for r in rows) // self.pad_multiple) * self.pad_multiple
+            input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, r in enumerate(rows):
+                input_ids[j, :len(r)] = r
+                mask[j, :len(r)] = 1
+            batches.append((input_ids, mask))
+        return Prepared(order, batches)
+
+    def _prepare_texts(self, texts: Sequence[str]) -> Prepared:
+        return self.prepare(self.encode(texts))
+
+    def _run(self, prepared: Prepared) -> np.ndarray:
+        """The model over prepared batches; one device-to-host copy at the end."""
+        torch = self.torch
         cols = torch.tensor(self.columns, device=self.device)
         outs = []
         with torch.inference_mode():
-            for s in range(0, len(order), self.batch_size):
-                input_ids, mask = self._batch([ids[int(i)] for i in order[s:s + self.batch_size]])
-                logits = self.model(input_ids=input_ids, attention_mask=mask).logits
+            for input_ids, mask in prepared.batches:
+                t_ids, t_mask = torch.from_numpy(input_ids), torch.from_numpy(mask)
+                if self.device == "cuda":  # pinned: the copy does not hold up the host
+                    t_ids, t_mask = t_ids.pin_memory(), t_mask.pin_memory()
+                logits = self.model(input_ids=t_ids.to(self.device, non_blocking=True),
+                                    attention_mask=t_mask.to(self.device, non_blocking=True)).logits
                 outs.append(torch.softmax(logits.float(), dim=-1).index_select(1, cols))
             proba = torch.cat(outs).cpu().numpy().astype(np.float64)
         out = np.empty_like(proba)
-        out[order] = proba
+        out[prepared.order] = proba
         return out
 
-    def _batch(self, rows: Sequence[Sequence[int]]) -> tuple[Any, Any]:
-        torch = self.torch
-        width = max(len(r) for r in rows)
-        width = -(-width // self.pad_multiple) * self.pad_multiple
-        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for j, r in enumerate(rows):
-            ids[j, :len(r)] = r
-            mask[j, :len(r)] = 1
-        t_ids, t_mask = torch.from_numpy(ids), torch.from_numpy(mask)
-        if self.device == "cuda":
-            t_ids, t_mask = t_ids.pin_memory(), t_mask.pin_memory()
-        return (t_ids.to(self.device, non_blocking=True), t_mask.to(self.device, non_blocking=True))
+
+@dataclass
+class Prepared:
+    """Texts ready for the model: their length order and the padded (ids, mask) batches."""
+
+    order: np.ndarray
+    batches: list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass

@@ -19,7 +19,8 @@ def test_gpu_check_smoke_writes_valid_json(tmp_path: Path) -> None:
     out = tmp_path / "gpu.json"
     env = {**os.environ, "PY": sys.executable, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--smoke", "--threads", "1",
-                           "--out", str(out), "--serve-texts", "64", "--batch-sizes", "8,32"],
+                           "--out", str(out), "--serve-texts", "64", "--batch-sizes", "8,32",
+                           "--param", "batch_size=32", "--micro-batch-size", "16"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=280, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
@@ -27,6 +28,7 @@ def test_gpu_check_smoke_writes_valid_json(tmp_path: Path) -> None:
     assert data["machine"]["device"] == "cpu" and data["shape"]["name"] == "tiny"
     train = data["train"]
     assert train["n_train"] > 1000 and train["steps"] >= 1 and train["precision"] == "fp32"
+    assert train["params"]["batch_size"] == 32 and train["accumulation"] == 2
     assert data["cli_train"]["seconds"] > 0 and data["cli_train"]["version"].startswith("transformer-")
     serve = data["serve"]
     assert serve["texts"] == 64 and set(serve["by_precision"]) == {"fp32", "bf16", "fp16"}
