@@ -231,7 +231,8 @@ def goals_met(result: dict[str, Any]) -> dict[str, bool | None]:
     cli = result.get("cli_train")
     return {"train_3_epochs_under_30s": train["fit_seconds"] < GOALS["train_3_epochs_s"]
             if train["epochs"] == 3 else None,
-            "cli_train_under_60s": cli["seconds"] < GOALS["cli_train_s"] if cli else None,
+            "cli_train_under_60s": cli["seconds"] < GOALS["cli_train_s"]
+            if cli and "seconds" in cli else None,
             "serve_end_to_end_10k": best["end_to_end_texts_per_s"]
             >= GOALS["serve_end_to_end_texts_per_s"],
             "serve_pretokenized_20k": best["pretokenized_texts_per_s"]
@@ -288,8 +289,12 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[st
                                               gpu, "model-compiled")
     if not args.skip_cli:
         log("2/4 the whole train command")
-        result["cli_train"] = cli_train(base, work, device, epochs, args.threads, budget)
-        log(f"    {result['cli_train']['seconds']:.1f}s")
+        try:
+            result["cli_train"] = cli_train(base, work, device, epochs, args.threads, budget)
+            log(f"    {result['cli_train']['seconds']:.1f}s")
+        except RuntimeError as exc:  # e.g. a package the CLI needs is missing on the GPU machine:
+            result["cli_train"] = {"error": str(exc)}  # the other figures still count
+            log(f"    failed: {exc}")
     log(f"3/4 serve {n_serve} texts, batch sizes {sizes}, fp32/bf16/fp16")
     texts = (corpus * (n_serve // len(corpus) + 1))[:n_serve]
     result["serve"] = serve_step(Path(result["train"]["model_dir"]), device, texts,
