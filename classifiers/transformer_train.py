@@ -244,41 +244,28 @@ class Trainer:
 
     def fit(self, ids: Sequence[Sequence[int]], labels: Sequence[int]) -> FitResult:
         """Train on ``ids``/``labels`` (a share held out for early stopping); returns what it did."""
-        from transformers import get_linear_schedule_with_warmup
-
-        torch, p = self.torch, self.p
+        p = self.p
         t0 = time.perf_counter()
         train_idx, hold_idx = holdout_split(labels, float(p["holdout_fraction"]), int(p["seed"]))
-        bs, pin = int(p["batch_size"]), self.device == "cuda"
         common: dict[str, Any] = {"pad_id": self.pad_id, "seed": int(p["seed"]),
-                                  "pool": int(p["bucket_pool"]), "pin": pin}
+                                  "pool": int(p["bucket_pool"]), "pin": self.device == "cuda"}
+        bs = int(p["batch_size"])
         train = loader([ids[i] for i in train_idx], [labels[i] for i in train_idx], bs,
                        shuffle=True, **common)
         hold = loader([ids[i] for i in hold_idx], [labels[i] for i in hold_idx], bs,
                       shuffle=False, **common) if hold_idx else None
         steps = max(1, len(train.batch_sampler)) * int(p["epochs"])
-        kw = {"fused": True} if self.device == "cuda" else {}
-        opt = torch.optim.AdamW(self.model.parameters(), lr=float(p["learning_rate"]),
-                                weight_decay=float(p["weight_decay"]), **kw)
-        sched = get_linear_schedule_with_warmup(opt, int(steps * float(p["warmup_ratio"])), steps)
+        opt, sched = self._optimizer(steps)
         res = FitResult(planned_steps=steps, accumulation=self.accumulation,
                         precision=str(self.dtype).removeprefix("torch.") if self.dtype else "fp32")
-        budget = float(p["time_budget_s"]) if p["time_budget_s"] else math.inf
+        deadline = t0 + float(p["time_budget_s"]) if p["time_budget_s"] else math.inf
         best: tuple[float, dict[str, Any]] | None = None
         bad = 0
         self.model.train()
         for epoch in range(int(p["epochs"])):
             train.batch_sampler.set_epoch(epoch)
-            total = torch.zeros((), device=self.device)
-            for batch in train:
-                total += self.step(batch, opt)
-                sched.step()
-                res.steps += 1
-                if time.perf_counter() - t0 > budget:
-                    res.stopped = "time_budget"
-                    break
+            res.train_loss.append(self._epoch(train, opt, sched, res, deadline))
             res.epochs_run = epoch + 1
-            res.train_loss.append(float(total) / max(1, len(train_idx)))
             line = f"epoch {epoch + 1}: loss {res.train_loss[-1]:.4f}"
             if hold is not None:
                 res.holdout_loss.append(self.holdout_loss(hold))
@@ -296,13 +283,36 @@ class Trainer:
                 break
         if best is not None and res.best_epoch != res.epochs_run:
             self.model.load_state_dict(best[1])
-        if res.best_epoch == 0:
-            res.best_epoch = res.epochs_run
+        res.best_epoch = res.best_epoch or res.epochs_run
         self.model.eval()
         if self.device == "cuda":
-            torch.cuda.synchronize()
+            self.torch.cuda.synchronize()
         res.seconds = time.perf_counter() - t0
         return res
+
+    def _optimizer(self, steps: int) -> tuple[Any, Any]:
+        """AdamW (fused on CUDA) and the recipe's linear schedule with warm-up over ``steps``."""
+        from transformers import get_linear_schedule_with_warmup
+
+        p = self.p
+        # fused: one kernel for the whole update, not a few per tensor (CUDA only)
+        opt = self.torch.optim.AdamW(self.model.parameters(), lr=float(p["learning_rate"]),
+                                     weight_decay=float(p["weight_decay"]),
+                                     fused=True if self.device == "cuda" else None)
+        return opt, get_linear_schedule_with_warmup(opt, int(steps * float(p["warmup_ratio"])), steps)
+
+    def _epoch(self, train: Any, opt: Any, sched: Any, res: FitResult, deadline: float) -> float:
+        """One pass over ``train`` (cut short at ``deadline``); the mean loss of what it read."""
+        total, seen = self.torch.zeros((), device=self.device), 0
+        for batch in train:
+            total += self.step(batch, opt)
+            seen += int(batch["labels"].shape[0])
+            sched.step()
+            res.steps += 1
+            if time.perf_counter() > deadline:
+                res.stopped = "time_budget"
+                break
+        return float(total) / max(1, seen)
 
 
 def _cpu_state(model: Any) -> dict[str, Any]:
