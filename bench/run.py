@@ -76,6 +76,7 @@ class Options:
     work_dir: str | None = None
     unsure: float = 0.2  # stage 2's partisan probability from which stage 3 also reads a text
     sure: float = 0.95  # ... up to which; above it stage 2 has settled the text
+    device: str = "cpu"  # resolved (classifiers.device): "cuda" adds the GPU variant
 
 
 def _cpu_name() -> str:
@@ -98,7 +99,7 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     """Run every step; returns the figures (the ``--json`` document)."""
     import joblib
 
-    from bench.transformer import build_model, measure_variants, pick_winner
+    from bench.transformer import build_model, measure_variants, pick_winner, variants_for
 
     t_all = time.perf_counter()
 
@@ -110,7 +111,8 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"items": opts.items, "model": opts.model, "threads": threads,
                            "cpu": _cpu_name(), "cores": os.cpu_count(),
-                           "python": platform.python_version(), "load_avg_start": os.getloadavg()}
+                           "python": platform.python_version(), "load_avg_start": os.getloadavg(),
+                           "device": opts.device}
 
     log(f"1/6 corpus and stage 2: the linear model in {opts.linear_dir}")
     train, test, corpus_name = load_corpus(size=opts.corpus_size,
@@ -131,7 +133,8 @@ def run_bench(opts: Options, echo: Log = print) -> dict[str, Any]:
     out["transformer_dir"] = opts.transformer_dir
     tok = load_tokenizer(model_dir)
     sample = masked_texts(WorkloadGenerator(opts.seed + 1), opts.variant_sample)
-    variants = measure_variants(model, tok, sample, model_dir / "onnx", threads, output=output)
+    variants = measure_variants(model, tok, sample, model_dir / "onnx", threads,
+                                variants_for(opts.device), output=output)
     naive = variants[0]
 
     log("3/6 stance head, per-variant agreement and recall; naive transformer vs cascade")

@@ -93,6 +93,19 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
+# Where the device resolves to a GPU, the benchmark also times PyTorch fp32 there, in the large
+# length-sorted batches a GPU wants (exact fp32: the same stance alone and in a batch).
+GPU_VARIANTS: tuple[Variant, ...] = (
+    Variant("torch fp32 on the GPU, length-sorted, batches of 256", "torch-cuda",
+            Batching(batch_size=256)),
+)
+
+
+def variants_for(device: str) -> tuple[Variant, ...]:
+    """The variants to time on ``device`` ("cpu" or "cuda", as resolved)."""
+    return VARIANTS + GPU_VARIANTS if device == "cuda" else VARIANTS
+
+
 @dataclass
 class VariantResult:
     """A variant's measured throughput and how close its outputs stay to fp32's."""

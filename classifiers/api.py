@@ -42,6 +42,7 @@ from classifiers.matcher import RegistryMatcher
 from classifiers.models import ModelKind, StanceModel, TrainReport, load_model, read_meta
 from classifiers.staged import FastStanceModel, load_staged
 from classifiers.transformer import DEFAULT_BASE, train_transformer
+from classifiers.transformer_serve import GpuServing, TorchStanceModel
 from monitor.errors import ConfigError
 from monitor.model import Classifier
 
@@ -90,6 +91,7 @@ def train(
     bundled_negatives: bool = True,
     neutralised_fraction: float = 0.5,
     log: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> TrainReport:
     """Train a stance model of ``kind`` into ``out_dir`` and report its held-out metrics.
 
@@ -108,7 +110,8 @@ def train(
         return train_linear(train_set, Path(out_dir), eval_set, params)
     if kind == "transformer":
         p = {"epochs": epochs, **(params or {})}
-        return train_transformer(train_set, Path(out_dir), base_model, eval_set, p, log=log)
+        return train_transformer(train_set, Path(out_dir), base_model, eval_set, p, log=log,
+                                 device=device)
     raise ConfigError("train", f"unknown model kind {kind!r} (linear or transformer)")
 
 
@@ -159,6 +162,7 @@ def build_default_classifier(
     unrelated_veto: float = 0.97,
     account_score: float = 0.9,
     batch_size: int = 64,
+    gpu: GpuServing | None = None,
 ) -> CascadeClassifier:
     """The cascade over the model in ``model_dir``; trains the linear default there if absent.
 
@@ -174,7 +178,9 @@ def build_default_classifier(
     if transformer_dir is not None:
         # Never below the flag threshold: skipping stage 3 must change no flag.
         model = load_staged(path, Path(transformer_dir), backend=backend, unsure=unsure,
-                            sure=max(sure, threshold))
+                            sure=max(sure, threshold), gpu=gpu)
+    elif read_meta(path).get("kind") == "transformer" and gpu is not None and gpu.device == "cuda":
+        model = TorchStanceModel.load(path, gpu)
     elif read_meta(path).get("kind") == "transformer" and backend != "torch":
         model = FastStanceModel.load(path, backend=backend)
     else:

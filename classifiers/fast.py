@@ -37,8 +37,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-Backend = Literal["torch", "torch-int8", "onnx", "onnx-int8"]
-BACKENDS: tuple[Backend, ...] = ("torch", "torch-int8", "onnx", "onnx-int8")
+# "torch-cuda": PyTorch fp32 on the GPU (the benchmark's GPU variant; serving on a GPU is
+# classifiers.transformer_serve.TorchStanceModel).
+Backend = Literal["torch", "torch-int8", "onnx", "onnx-int8", "torch-cuda"]
+BACKENDS: tuple[Backend, ...] = ("torch", "torch-int8", "onnx", "onnx-int8", "torch-cuda")
 ONNX_BACKENDS: tuple[Backend, ...] = ("onnx", "onnx-int8")
 # The file each ONNX backend serves, in a model's ``onnx/`` folder.
 ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
@@ -151,8 +153,12 @@ class FastTransformer:
                                quantize=backend == "onnx-int8")
             return cls.from_onnx(path, tokenizer, batching=batching, output=output, threads=threads,
                                  pad_id=pad_id)
-        return cls(_torch_runner(model, output, backend == "torch-int8", threads), tokenizer,
-                   backend=backend, batching=batching, output=output, pad_id=pad_id, threads=threads)
+        if backend == "torch-cuda":
+            runner = _cuda_runner(model, output)
+        else:
+            runner = _torch_runner(model, output, backend == "torch-int8", threads)
+        return cls(runner, tokenizer, backend=backend, batching=batching, output=output,
+                   pad_id=pad_id, threads=threads)
 
     @classmethod
     def from_onnx(cls, path: str | Path, tokenizer: Any, *, batching: Batching | None = None,
@@ -324,6 +330,23 @@ def _torch_runner(model: Any, output: Output, int8: bool, threads: int) -> Runne
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return module(torch.from_numpy(ids), torch.from_numpy(mask)).float().numpy()
+
+    return run
+
+
+def _cuda_runner(model: Any, output: Output) -> Runner:
+    """fp32 on the GPU, on a copy of the model (the caller's stays on the CPU for other backends)."""
+    import copy
+
+    import torch
+
+    module = wrap(copy.deepcopy(model), output).to("cuda")
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            got = module(torch.from_numpy(ids).to("cuda", non_blocking=True),
+                         torch.from_numpy(mask).to("cuda", non_blocking=True))
+            return got.float().cpu().numpy()
 
     return run
 

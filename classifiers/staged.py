@@ -40,6 +40,7 @@ import numpy as np
 from classifiers.fast import Backend, Batching, FastTransformer, label_columns
 from classifiers.matcher import CALON, NOMOR, PARTAI
 from classifiers.models import LABELS, StanceModel, load_model, read_meta
+from classifiers.transformer_serve import GpuServing, TorchStanceModel
 
 PLACEHOLDERS = (CALON, PARTAI, NOMOR)
 
@@ -152,11 +153,13 @@ class FastStanceModel:
 
 def load_staged(linear_dir: Path, transformer_dir: Path, *, backend: Backend = "onnx",
                 unsure: float = 0.2, sure: float = 0.95,
-                threads: int | None = None) -> StagedStanceModel:
+                threads: int | None = None, gpu: GpuServing | None = None) -> StagedStanceModel:
     """The staged model over a trained linear folder and a trained transformer folder."""
     linear = load_model(linear_dir)
     transformer: StanceModel
-    if backend == "torch":
+    if gpu is not None and gpu.device == "cuda":  # on a GPU, PyTorch serves stage 3
+        transformer = TorchStanceModel.load(transformer_dir, gpu)
+    elif backend == "torch":
         transformer = load_model(transformer_dir)
     else:
         transformer = FastStanceModel.load(transformer_dir, backend=backend, threads=threads)

@@ -3,8 +3,9 @@
 ``train_transformer`` loads any encoder with ``AutoModelForSequenceClassification``
 (default ``indolem/indobertweet-base-uncased``; ``indobenchmark/indobert-base-p1``
 or a local folder work the same), adds the target placeholders as special
-tokens so they are never split or lower-cased, fine-tunes with a plain PyTorch
-loop, and saves model, tokenizer, ``meta.json`` and ``metrics.json``.
+tokens so they are never split or lower-cased, fine-tunes with the loop of
+:mod:`classifiers.transformer_train` (on the CPU in fp32, on a GPU with mixed
+precision), and saves model, tokenizer, ``meta.json`` and ``metrics.json``.
 
 Offline, the tests run this exact path with a tiny BERT built on the seed corpus
 and with the packaged all-MiniLM-L6-v2 encoder; on a machine that can reach the
@@ -31,6 +32,7 @@ from classifiers.models import (
     stance_metrics,
     write_model_files,
 )
+from classifiers.transformer_train import TRAIN_DEFAULTS, Trainer, pretokenize
 from monitor.errors import ConfigError
 
 DEFAULT_BASE = "indolem/indobertweet-base-uncased"
@@ -99,7 +101,7 @@ class TransformerStanceModel:
                 idx = order[s:s + self.batch_size]
                 enc = self.tokenizer([texts[i] or "" for i in idx], padding=True,
                                      truncation=True, max_length=self.max_length,
-                                     return_tensors="pt")
+                                     return_tensors="pt").to(self.model.device)
                 logits = self.model(**enc).logits
                 p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
                 out[idx] = p[:, self._cols]
@@ -113,21 +115,20 @@ def train_transformer(
     eval_examples: Sequence[LabelledExample] = (),
     params: dict[str, Any] | None = None,
     log: Any = None,
+    device: str = "cpu",
 ) -> TrainReport:
     """Fine-tune ``base_model`` on ``examples``; save it with metrics to ``out_dir``.
 
     ``base_model`` is a hub id or a local folder. Set ``HF_HUB_OFFLINE=1`` to be
     sure nothing is downloaded; a hub id then has to be in the local cache.
+    ``device`` is ``"cpu"`` or ``"cuda"`` (resolved by :mod:`classifiers.device`);
+    the loop is :class:`classifiers.transformer_train.Trainer` on either.
     """
     torch = _torch()
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     timer = Timer()
-    p = {**DEFAULT_PARAMS, **(params or {}), "base_model": str(base_model)}
+    p = {**DEFAULT_PARAMS, **TRAIN_DEFAULTS, **(params or {}), "base_model": str(base_model)}
     if not examples:
         raise ConfigError(str(out_dir), "no training examples")
     random.seed(p["seed"])
@@ -146,40 +147,20 @@ def train_transformer(
 
     texts = [ex.model_input() for ex in examples]
     y = [LABELS.index(ex.label) for ex in examples]
-    bs = int(p["batch_size"])
-    steps = max(1, (len(texts) + bs - 1) // bs) * int(p["epochs"])
-    opt = torch.optim.AdamW(model.parameters(), lr=float(p["learning_rate"]),
-                            weight_decay=float(p["weight_decay"]))
-    sched = get_linear_schedule_with_warmup(opt, int(steps * float(p["warmup_ratio"])), steps)
-    model.train()
-    rng = random.Random(p["seed"])  # noqa: S311 - reproducible shuffling
-    losses: list[float] = []
-    for epoch in range(int(p["epochs"])):
-        order = list(range(len(texts)))
-        rng.shuffle(order)
-        total = 0.0
-        for s in range(0, len(order), bs):
-            idx = order[s:s + bs]
-            enc = tok([texts[i] for i in idx], padding=True, truncation=True,
-                      max_length=int(p["max_length"]), return_tensors="pt")
-            out = model(**enc, labels=torch.tensor([y[i] for i in idx]))
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            total += out.loss.item() * len(idx)
-        losses.append(total / len(texts))
-        if log is not None:
-            log(f"epoch {epoch + 1}: loss {losses[-1]:.4f}")
+    ids = pretokenize(tok, texts, int(p["max_length"]))
+    trainer = Trainer(model, p, device, _pad(tok), log)
+    fit = trainer.fit(ids, y)
+    losses = fit.train_loss
     model.eval()
     version = data_version("transformer", examples, p)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     tok.save_pretrained(str(out_dir))
-    trained = TransformerStanceModel(model, tok, version, int(p["max_length"]))
-    metrics: dict[str, Any] = {"train_loss": losses}
+    trained = TransformerStanceModel(model, tok, version, int(p["max_length"]),
+                                     256 if device == "cuda" else 32)
+    metrics: dict[str, Any] = {"train_loss": losses, "holdout_loss": fit.holdout_loss,
+                               "training": {**fit.to_json(), "device": device}}
     if eval_examples:
         proba = trained.predict_proba([ex.model_input() for ex in eval_examples])
         metrics.update(stance_metrics([ex.label for ex in eval_examples], proba))
@@ -190,11 +171,36 @@ def train_transformer(
                        timer.seconds, metrics)
 
 
+def _pad(tok: Any) -> int:
+    return int(tok.pad_token_id) if tok.pad_token_id is not None else 0
+
+
+# The shape of IndoBERT-base (indobenchmark/indobert-base-p1): for timing with random weights.
+INDOBERT_BASE_SHAPE: dict[str, int] = {
+    "vocab_size": 31923, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+    "intermediate_size": 3072, "max_position_embeddings": 512}
+TINY_SHAPE: dict[str, int] = {
+    "vocab_size": 3000, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "intermediate_size": 128, "max_position_embeddings": 256}
+
+
 def build_tiny_bert(out_dir: Path, texts: Sequence[str], vocab_size: int = 3000) -> Path:
     """Write a small, randomly initialised BERT with a WordPiece vocabulary trained on ``texts``.
 
     For offline tests of the transformer path: it has the same files as a hub
     checkpoint, so ``train_transformer(base_model=out_dir)`` treats it like IndoBERT.
+    """
+    return build_bert(out_dir, texts, {**TINY_SHAPE, "vocab_size": vocab_size})
+
+
+def build_bert(out_dir: Path, texts: Sequence[str], shape: dict[str, int],
+               fill_vocab: bool = False) -> Path:
+    """A randomly initialised BERT of ``shape`` (``BertConfig`` fields) with a WordPiece
+    vocabulary trained on ``texts``, saved like a hub checkpoint (nothing is downloaded).
+
+    The corpus may yield fewer word pieces than ``shape["vocab_size"]``; with
+    ``fill_vocab`` the vocabulary is filled up with ``[unusedN]`` entries (as BERT
+    vocabularies are), so that the embedding matrix has the size asked for.
     """
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import BertConfig, BertModel, BertTokenizer
@@ -206,15 +212,17 @@ def build_tiny_bert(out_dir: Path, texts: Sequence[str], vocab_size: int = 3000)
     tk = Tokenizer(models.WordPiece(unk_token=unk))
     tk.normalizer = normalizers.BertNormalizer(lowercase=True)
     tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    size = int(shape["vocab_size"])
     tk.train_from_iterator(list(texts), trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=special))
-    (out_dir / "vocab.txt").write_text(
-        "\n".join(sorted(tk.get_vocab(), key=lambda t: tk.get_vocab()[t])) + "\n",
-        encoding="utf-8")
+        vocab_size=size, special_tokens=special))
+    vocab = tk.get_vocab()
+    words = sorted(vocab, key=vocab.__getitem__)
+    if fill_vocab:
+        words += [f"[unused{i}]" for i in range(size - len(words))]
+    (out_dir / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     tokenizer = BertTokenizer(vocab_file=str(out_dir / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(out_dir))
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=128,
-                        max_position_embeddings=256)
+    fields: dict[str, Any] = {**shape, "vocab_size": len(tokenizer)}
+    config = BertConfig(**fields)
     BertModel(config).save_pretrained(str(out_dir))
     return out_dir

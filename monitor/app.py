@@ -62,7 +62,13 @@ def build_classifier(settings: Settings) -> Classifier:
 
         return MatcherClassifier()
     from classifiers.api import build_default_classifier
+    from classifiers.device import resolve_device
+    from classifiers.transformer_serve import GpuServing
 
+    gpu = None
+    if c.model in ("transformer", "staged"):  # only a transformer has somewhere else to run
+        gpu = GpuServing(resolve_device(c.device, f"{settings.file}: classifier.device"),
+                         c.gpu_precision, c.gpu_batch_size, c.torch_compile)
     transformer = settings.resolve(c.transformer_dir)
     if c.model in ("transformer", "staged") and not (transformer / "meta.json").exists():
         raise ConfigError(f"{settings.file}: classifier.transformer_dir",
@@ -72,7 +78,8 @@ def build_classifier(settings: Settings) -> Classifier:
         transformer if c.model == "transformer" else linear,
         transformer_dir=transformer if c.model == "staged" else None,
         backend=c.transformer_backend, unsure=c.unsure, sure=c.sure, threshold=c.flag_threshold,
-        unrelated_veto=c.unrelated_veto, account_score=c.account_score, batch_size=c.batch_size)
+        unrelated_veto=c.unrelated_veto, account_score=c.account_score, batch_size=c.batch_size,
+        gpu=gpu)
 
 
 def campaign_targets(registries: list[Registry]) -> dict[str, list[str]]:

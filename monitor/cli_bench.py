@@ -42,6 +42,8 @@ import click
 @click.option("--linear-dir", type=click.Path(file_okay=False), default="data/models/linear",
               show_default=True,
               help="Stage 2: a trained linear model folder; the default model is trained there if absent.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where the transformer may also run: on a GPU, a PyTorch GPU variant is timed too.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
 @click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
@@ -50,13 +52,14 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
               unsure: float, sure: float, min_agreement: float, transformer_dir: str | None,
-              linear_dir: str, work_dir: str | None,
+              linear_dir: str, device: str, work_dir: str | None,
               json_path: str | None) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
 
     from bench.report import print_report
     from bench.run import Options, run_bench
+    from classifiers.device import resolve_device
 
     sizes = tuple(int(s) for s in audit_sizes.replace("_", "").split(",") if s.strip())
     opts = Options(items=items, model=model, audit_sizes=sizes, threads=threads, page_size=page_size,
@@ -64,7 +67,7 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
                    ingest_items=ingest_items, corpus_size=corpus_size, corpus=corpus,
                    unsure=unsure, sure=sure, min_agreement=min_agreement,
                    transformer_dir=transformer_dir, linear_dir=linear_dir,
-                   work_dir=work_dir)
+                   work_dir=work_dir, device=resolve_device(device, "--device"))
     quiet = json_path == "-"
     result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
     text = json.dumps(result, indent=2, ensure_ascii=False, default=str)

@@ -47,21 +47,39 @@ def reviewed_examples(settings: Settings) -> list[Any]:
               help="Transformer base: a hub id or a local folder.")
 @click.option("--epochs", type=click.IntRange(1, 50), default=3, show_default=True,
               help="Transformer epochs.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Where the transformer trains (default: classifier.device; auto: CUDA if present).")
+@click.option("--time-budget", type=click.FloatRange(min=1), default=None,
+              help="Transformer: stop after this many seconds of training (the best weights are kept).")
+@click.option("--micro-batch-size", type=click.IntRange(min=1), default=None,
+              help="Transformer: texts per forward pass; the batch of 16 is accumulated over them.")
+@click.option("--compile/--no-compile", "compile_", default=None,
+              help="Transformer: torch.compile the model (default: classifier.torch_compile).")
 @click.option("--without-reviews", is_flag=True, help="Train on the seed corpus only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
 def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str, epochs: int,
-              without_reviews: bool, as_json: bool) -> None:
+              device: str | None, time_budget: float | None, micro_batch_size: int | None,
+              compile_: bool | None, without_reviews: bool, as_json: bool) -> None:
     """Train the stance model on the seed corpus plus reviewers' confirmed and dismissed flags."""
     from classifiers.api import train
 
     settings = state.settings
     c = settings.classifier
+    resolved = "cpu"
+    if kind == "transformer":
+        from classifiers.device import resolve_device
+
+        where = "--device" if device else f"{settings.file}: classifier.device"
+        resolved = resolve_device(device or c.device, where)
+    params = {"time_budget_s": time_budget, "micro_batch_size": micro_batch_size,
+              "compile": c.torch_compile if compile_ is None else compile_}
     folder = out_dir or settings.resolve(c.model_dir if kind == "linear" else c.transformer_dir)
     extra = [] if without_reviews else reviewed_examples(settings)
     log = None if as_json else (lambda line: console.print(line, markup=False))
     report = train(kind, folder, extra, base_model=base_model, epochs=epochs,  # type: ignore[arg-type]
-                   log=log)
+                   log=log, device=resolved,
+                   params={k: v for k, v in params.items() if v is not None and kind == "transformer"})
     data = {**report.to_json(), "reviewed_examples": len(extra)}
     if as_json:
         emit_json(data)

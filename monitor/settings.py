@@ -60,6 +60,14 @@ class ClassifierSettings(_Section):
     # posts batched with it; several times faster for IndoBERT-size models, but its stance differs
     # from fp32's on a few per cent of texts: run `asn-monitor bench --transformer-dir` first).
     transformer_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    # Where the transformer trains and serves: "auto" (CUDA when torch sees one), "cpu" or "cuda"
+    # (an error where there is none). On the CPU serving stays transformer_backend's.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # On a GPU: the serving dtype ("bf16"/"fp16" only after bench/gpu_check.sh shows >= 99.5 % of
+    # texts keep fp32's stance), texts per batch, and torch.compile (off unless measured to help).
+    gpu_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    gpu_batch_size: int = Field(default=256, ge=1, le=8192)
+    torch_compile: bool = False
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # A like/repost of a campaign account is let go only when the engaged post is
     # this surely unrelated (P(unrelated) from the stance model).
