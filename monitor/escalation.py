@@ -9,6 +9,9 @@ One folder and a zip of it, under ``<evidence_dir>/escalations/`` (or ``--out``)
     evidence.json               the normalised item, the account, the classification, chain links
     reviews.json                every decision so far
     images/...                  the post's images, as downloaded
+    archive/...                 a reported page's full-page PNG and MHTML snapshot
+    uploads/...                 uploaded images' metadata-free copies, PDFs as uploaded
+    reports.json                the reports behind the flag, without the reporters' identity
     manifest.json               SHA-256 and size of every file above
     MANIFEST.sha256             the same, for ``sha256sum -c``
 
@@ -35,6 +38,11 @@ from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make
 from monitor.i18n import t
 from monitor.model import skb_category
 from storage.evidence import raw_body
+from storage.intake import reports_of_flag
+
+# Files kept for a flag that go into the package, and the folder each goes to.
+_PACKAGE_FOLDERS = {"image": "images", "archive_png": "archive", "archive_mhtml": "archive",
+                    "upload": "uploads", "upload_display": "uploads"}
 
 if TYPE_CHECKING:
     from monitor.review import ReviewService
@@ -118,8 +126,15 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["raw/response.json"] = _json({"sha256": detail.raw_sha256, "purged": body is None,
                                         **detail.raw_meta})
     for f in detail.files:
-        if f["role"] == "image" and f["status"] == "ok":
-            files[f"images/{Path(f['path']).name}"] = (root / f["path"]).read_bytes()
+        folder = _PACKAGE_FOLDERS.get(f["role"])
+        if f["role"] == "upload" and f["content_type"] != "application/pdf":
+            folder = None  # the metadata-free copy goes instead: EXIF may locate the reporter
+        if folder and f["status"] == "ok":
+            files[f"{folder}/{Path(f['path']).name}"] = (root / f["path"]).read_bytes()
+    reports = reports_of_flag(svc.db, flag_id)
+    if reports:
+        # Channel, time, URL and note: never the reporter's name or contact (UU 27/2022).
+        files["reports.json"] = _json(reports)
     evidence = detail.to_json()
     files["evidence.json"] = _json(evidence)
     files["reviews.json"] = _json([r.to_json() for r in reviews])

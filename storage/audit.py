@@ -41,6 +41,10 @@ def query(db: Database, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     with db.connect(read_only=True) as con:
         # Belt and braces beside read_only: no read_csv('/etc/...'), no COPY TO.
         con.execute("SET enable_external_access = false")
+        if "reporters" in {n.lower() for n in con.get_table_names(sql)}:
+            # Reporters' names and contacts are for reviewers only (UU 27/2022).
+            raise InputError("the reporters table holds personal data; reviewers read it with "
+                             "`asn-monitor reports FLAG_ID`")
         try:
             cur = con.execute(sql)
         except duckdb.Error as exc:
