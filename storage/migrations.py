@@ -373,12 +373,12 @@ def m007_intake_reports(db: duckdb.DuckDBPyConnection) -> None:
         -- Reports per source: public and internal reports, and flags the connectors collected.
         CREATE VIEW audit_reports_by_source AS
         WITH rows AS (
-            SELECT channel AS source, received_at AS at FROM reports
+            SELECT channel AS source, received_at AS seen_at FROM reports
             UNION ALL
             SELECT 'collected', f.created_at FROM flags f JOIN flag_origin o USING (flag_id)
             WHERE o.origin = 'collected'
         )
-        SELECT strftime(timezone('Asia/Jakarta', at), '%G-W%V') AS week, source, count(*) AS reports
+        SELECT strftime(timezone('Asia/Jakarta', seen_at), '%G-W%V') AS week, source, count(*) AS reports
         FROM rows GROUP BY week, source;
 
         -- Reports per platform named in the reported URL (uploads name it by hand or 'unknown').

@@ -73,8 +73,7 @@ def display_copy(data: bytes, name: str) -> bytes:
         with Image.open(io.BytesIO(data)) as img:
             upright = ImageOps.exif_transpose(img)
             pixels = upright.convert("RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB")
-            clean = Image.new(pixels.mode, pixels.size)
-            clean.putdata(list(pixels.getdata()))
+            clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())  # pixels only
             out = io.BytesIO()
             clean.save(out, format="PNG")
             return out.getvalue()
