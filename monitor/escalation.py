@@ -126,11 +126,11 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["raw/response.json"] = _json({"sha256": detail.raw_sha256, "purged": body is None,
                                         **detail.raw_meta})
     for f in detail.files:
-        folder = _PACKAGE_FOLDERS.get(f["role"])
+        sub = _PACKAGE_FOLDERS.get(f["role"])
         if f["role"] == "upload" and f["content_type"] != "application/pdf":
-            folder = None  # the metadata-free copy goes instead: EXIF may locate the reporter
-        if folder and f["status"] == "ok":
-            files[f"{folder}/{Path(f['path']).name}"] = (root / f["path"]).read_bytes()
+            sub = None  # the metadata-free copy goes instead: EXIF may locate the reporter
+        if sub and f["status"] == "ok":
+            files[f"{sub}/{Path(f['path']).name}"] = (root / f["path"]).read_bytes()
     reports = reports_of_flag(svc.db, flag_id)
     if reports:
         # Channel, time, URL and note: never the reporter's name or contact (UU 27/2022).
