@@ -23,7 +23,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from monitor.intake.archive import Archiver, ArchiveLimits
+from monitor.intake.archive import ArchiveLimits, Archiver
 from monitor.intake.files import ocr
 
 TEXT = ["Mari kita dukung Cecep Hidayat dan", "Nia Kurniasih, paslon nomor 01,",

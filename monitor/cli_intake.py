@@ -18,8 +18,10 @@ from monitor.i18n import t
 i18n.register({
     "id": {
         "intake.stored": "Laporan #{report} disimpan: temuan #{flag} ({item}).",
-        "intake.same_item": "Tautan/berkas ini sudah pernah dilaporkan: laporan ditambahkan ke temuan yang sama.",
-        "intake.classified": "Pengklasifikasi: {verdict}, skor {score:.2f}, sikap {stance}, sasaran {targets}.",
+        "intake.same_item": ("Tautan/berkas ini sudah pernah dilaporkan: laporan ditambahkan ke "
+                             "temuan yang sama."),
+        "intake.classified": ("Pengklasifikasi: {verdict}, skor {score:.2f}, sikap {stance}, "
+                              "sasaran {targets}."),
         "intake.partisan": "berpihak", "intake.not_partisan": "tidak tampak berpihak",
         "intake.archived": "Diarsipkan: {url} (HTTP {status}), tangkapan layar dan snapshot MHTML.",
         "intake.ocr": "Teks dari gambar: {chars} karakter.",
@@ -87,8 +89,9 @@ def intake_cmd(state: CliState, account_id: str | None, name: str | None, nip: s
         say("intake.ocr", chars=sum(len(o["text"]) for o in result.ocr))
     c = result.classification
     if c:
-        say("intake.classified", verdict=t("intake.partisan" if c["flagged"] else "intake.not_partisan", lang),
-            score=c["score"], stance=t(f"stance.{c['stance']}", lang), targets=", ".join(c["targets"]) or "–")
+        verdict = t("intake.partisan" if c["flagged"] else "intake.not_partisan", lang)
+        say("intake.classified", verdict=verdict, score=c["score"],
+            stance=t(f"stance.{c['stance']}", lang), targets=", ".join(c["targets"]) or "–")
     say("intake.review", flag=result.flag_id)
 
 

@@ -246,9 +246,11 @@ i18n.register({
         "card.image_failed": "gagal diunduh",
         "card.note": "Temuan otomatis: belum menjadi putusan sampai diperiksa peninjau manusia.",
         "card.archive": "Arsip halaman yang dilaporkan", "card.final_url": "URL akhir",
-        "card.http": "Status HTTP", "card.redirects": "Pengalihan", "card.tls": "Sertifikat TLS (SHA-256)",
+        "card.http": "Status HTTP", "card.redirects": "Pengalihan",
+        "card.tls": "Sertifikat TLS (SHA-256)",
         "card.snapshot": "Snapshot MHTML", "card.screenshot": "Tangkapan layar", "card.origin": "Asal",
-        "card.origin_report": "Laporan (bukan hasil pemantauan otomatis)", "card.ocr": "Teks dari gambar (OCR)",
+        "card.origin_report": "Laporan (bukan hasil pemantauan otomatis)",
+        "card.ocr": "Teks dari gambar (OCR)",
     },
     "en": {
         "card.title": "Evidence card: suspected breach of ASN neutrality",
@@ -265,9 +267,11 @@ i18n.register({
         "card.image_failed": "download failed",
         "card.note": "Automatic flag: not a finding until a human reviewer has checked it.",
         "card.archive": "Archive of the reported page", "card.final_url": "Final URL",
-        "card.http": "HTTP status", "card.redirects": "Redirects", "card.tls": "TLS certificate (SHA-256)",
+        "card.http": "HTTP status", "card.redirects": "Redirects",
+        "card.tls": "TLS certificate (SHA-256)",
         "card.snapshot": "MHTML snapshot", "card.screenshot": "Screenshot", "card.origin": "Origin",
-        "card.origin_report": "Report (not found by automatic monitoring)", "card.ocr": "Text from images (OCR)",
+        "card.origin_report": "Report (not found by automatic monitoring)",
+        "card.ocr": "Text from images (OCR)",
     },
 })
 

@@ -86,7 +86,9 @@ def roster_account(db: Database, account_id: str) -> ReportedAccount | None:
     with db.connect() as con:
         row = con.execute("SELECT account_id, name, nip, agency, region FROM accounts "
                           "WHERE account_id = ?", [account_id]).fetchone()
-    return None if row is None else ReportedAccount(*(str(v) for v in row))
+    if row is None:
+        return None
+    return ReportedAccount(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]))
 
 
 def account_handle(db: Database, account_id: str, platform: str) -> str | None:
@@ -104,10 +106,7 @@ def save_report(db: Database, rec: ReportRecord) -> ReportSaved:
         links: list[tuple[chain.LinkKind, int]] = []
         row = con.execute("SELECT flag_id FROM flags WHERE item_key = ?", [rec.item_key]).fetchone()
         new_item = row is None
-        if row is None:
-            flag_id = _write_item_flag(con, rec, links)
-        else:
-            flag_id = int(row[0])
+        flag_id = _write_item_flag(con, rec, links) if row is None else int(row[0])
         file_ids = insert_files(con, flag_id, rec.files)
         links.extend(("file", i) for i in file_ids)
         reporter_id = None

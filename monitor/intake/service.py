@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from monitor import __version__
 from monitor.errors import InputError
-from monitor.intake.archive import Archive, Archiver, ArchiveLimits
+from monitor.intake.archive import Archive, ArchiveLimits, Archiver
 from monitor.intake.files import IMAGE_TYPES, display_copy, keep, ocr, sniff
 from monitor.model import Account, Fetched, Item, Raw, Result
 from monitor.pipeline import AccountIndex, Pipeline, classify
@@ -251,13 +251,14 @@ class IntakeService:
                         "nip": rec.account.nip, "agency": rec.account.agency,
                         "region": rec.account.region, "platform": rec.platform, "handle": item.actor,
                         "monitored": handle is not None}
-        record = {"item": item.to_json(), "account": account_json, "raw_sha256": raw.sha256,
+        item_json = item.to_json()
+        record = {"item": item_json, "account": account_json, "raw_sha256": raw.sha256,
                   "model": r.model, "version": r.version, "score": r.score}
         digest = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False,
                                            default=str).encode()).hexdigest()
         rec.fetched, rec.result = Fetched(item, raw), r
         rec.norm_text = self.pipeline.normalise(item.text or "")
-        rec.evidence_json = (record["item"], account_json, digest)
+        rec.evidence_json = (item_json, account_json, digest)
         result.classification = {"flagged": r.flagged, "score": r.score, "stance": r.stance,
                                  "targets": list(r.targets), "category": r.category,
                                  "explanation": r.explanation, "model": r.model, "version": r.version}

@@ -13,7 +13,7 @@ from intake_site import POST_HTML, POST_TEXT, PRIVATE, site
 from PIL import Image
 
 from monitor.errors import ArchiveRefused, ArchiveTimeout, ArchiveTooLarge
-from monitor.intake.archive import Archiver, ArchiveLimits, refusal
+from monitor.intake.archive import ArchiveLimits, Archiver, refusal
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian chromium")
 

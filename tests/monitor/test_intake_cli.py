@@ -101,7 +101,8 @@ def test_report_on_someone_not_on_the_roster_with_uploads(cli: Cli, settings_pat
     db = _db(settings_path)
     assert rows(db, "SELECT name, nip FROM accounts WHERE account_id = ?", [out["account_id"]]) == [
         ("Dedi Kurnia", "198001012005011002")]
-    assert rows(db, "SELECT count(*) FROM account_handles WHERE account_id = ?", [out["account_id"]]) == [(0,)]
+    handles = rows(db, "SELECT count(*) FROM account_handles WHERE account_id = ?", [out["account_id"]])
+    assert handles == [(0,)]
     assert rows(db, "SELECT count(*) FROM reporters") == [(0,)]  # anonymous: nothing kept
     assert {f["role"] for f in out["files"]} == {"upload", "upload_display"}
     assert sum(f["role"] == "upload" for f in out["files"]) == 2
