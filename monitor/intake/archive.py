@@ -187,10 +187,12 @@ class Archiver:
     """Archives one URL at a time in a fresh headless Chromium (``chromium`` on PATH)."""
 
     def __init__(self, chromium: str = "chromium", limits: ArchiveLimits | None = None,
-                 allow_loopback: bool | None = None) -> None:
+                 allow_loopback: bool | None = None, trusted_spki: tuple[str, ...] = ()) -> None:
         self.chromium = chromium
         self.limits = limits or ArchiveLimits()
         self.allow_loopback = _TEST_LOOPBACK if allow_loopback is None else allow_loopback
+        # Base64 SHA-256 of public keys to trust beside the system's (tests' own certificates).
+        self.trusted_spki = trusted_spki
 
     def archive(self, url: str) -> Archive:
         """Load ``url`` and keep everything; a typed ``ArchiveError`` says what went wrong."""
@@ -199,7 +201,9 @@ class Archiver:
             raise ArchiveRefused(f"{url}: {why}")
         exe = chromium_exe(self.chromium)
         load = _Load(url, self.limits, self.allow_loopback)
-        with browser_page(exe, load.on_event, window=(self.limits.width, 900)) as page:
+        extra = (f"--ignore-certificate-errors-spki-list={','.join(self.trusted_spki)}",
+                 ) if self.trusted_spki else ()
+        with browser_page(exe, load.on_event, window=(self.limits.width, 900), extra=extra) as page:
             return self._archive(page, load, url)
 
     def _archive(self, page: Page, load: _Load, url: str) -> Archive:

@@ -98,12 +98,12 @@ def chromium_exe(name: str) -> str:
 
 @contextlib.contextmanager
 def browser_page(exe: str, on_event: Callable[[Page, Event], None], start_timeout: float = 20.0,
-                 window: tuple[int, int] = (1280, 900)) -> Iterator[Page]:
+                 window: tuple[int, int] = (1280, 900), extra: tuple[str, ...] = ()) -> Iterator[Page]:
     """A fresh headless Chromium with one blank page; the browser is killed on exit."""
     profile = tempfile.mkdtemp(prefix="asn-archive-")
     cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
            "--remote-debugging-address=127.0.0.1", f"--window-size={window[0]},{window[1]}",
-           "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage", "about:blank"]
+           "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage", *extra, "about:blank"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     ws = None

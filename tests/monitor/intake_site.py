@@ -14,10 +14,13 @@ Routes::
 from __future__ import annotations
 
 import io
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -33,6 +36,17 @@ def png(text: str = "foto kampanye", size: tuple[int, int] = (320, 120)) -> byte
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path, bytes]:
+    """A certificate for 127.0.0.1 made with OpenSSL: (cert.pem, key.pem, cert DER)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    der = subprocess.run(["openssl", "x509", "-in", str(cert), "-outform", "der"], check=True,
+                         capture_output=True, timeout=30).stdout
+    return cert, key, der
 
 
 POST_HTML = f"""<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">
@@ -81,16 +95,20 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def site() -> Iterator[str]:
-    """Serve the site; yields its base URL (http://127.0.0.1:PORT)."""
+def site(tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serve the site; yields its base URL (http://127.0.0.1:PORT, https with ``tls`` = (cert, key))."""
     stop = threading.Event()
     handler = type("Handler", (_Handler,), {"stop": stop})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         stop.set()
         server.shutdown()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from intake_site import POST_HTML, POST_TEXT, PRIVATE, site
+from intake_site import POST_HTML, POST_TEXT, PRIVATE, self_signed, site
 from PIL import Image
 
 from monitor.errors import ArchiveRefused, ArchiveTimeout, ArchiveTooLarge
@@ -65,3 +68,21 @@ def test_a_page_that_never_finishes_is_cut_at_the_time_bound(base: str) -> None:
 def test_redirects_past_the_bound_are_refused(base: str) -> None:
     with pytest.raises(ArchiveTooLarge, match="more than 1 redirects"):
         Archiver(allow_loopback=True, limits=ArchiveLimits(max_redirects=1)).archive(f"{base}/share/1")
+
+
+def _spki(cert: Path) -> str:
+    """Base64 SHA-256 of the certificate's public key (what Chromium pins), with OpenSSL."""
+    pem = subprocess.run(["openssl", "x509", "-in", str(cert), "-pubkey", "-noout"], check=True,
+                         capture_output=True, timeout=30).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pem, check=True,
+                         capture_output=True, timeout=30).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def test_https_page_records_the_tls_leaf_fingerprint(tmp_path: Path) -> None:
+    cert, key, der = self_signed(tmp_path)
+    with site(tls=(cert, key)) as base:
+        got = Archiver(allow_loopback=True, trusted_spki=(_spki(cert),)).archive(f"{base}/post/1")
+    assert got.status == 200 and got.final_url == f"{base}/post/1"
+    assert got.tls is not None and got.tls["leaf_sha256"] == hashlib.sha256(der).hexdigest()
+    assert got.tls["subject"] == "127.0.0.1" and got.tls["protocol"].startswith("TLS")
