@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from crash_checks import rows
 from intake_site import png, site
@@ -73,6 +74,8 @@ def test_url_report_is_archived_chained_carded_escalated_and_reported_twice(
     assert kept == {Path(roles["archive_png"]["path"]).name, Path(roles["archive_mhtml"]["path"]).name}
     reports = json.loads((folder / "reports.json").read_text())
     assert len(reports) == 2 and "Budi" not in (folder / "reports.json").read_text()
+    letter = (folder / "ringkasan.md").read_text()
+    assert first["archive"]["snapshot_sha256"] in letter and "2 laporan" in letter and "Budi" not in letter
 
     by_source = dict(rows(db, "SELECT source, sum(reports) FROM audit_reports_by_source GROUP BY source"))
     assert by_source["public"] == 1 and by_source["internal"] == 1
@@ -107,6 +110,10 @@ def test_report_on_someone_not_on_the_roster_with_uploads(cli: Cli, settings_pat
     assert {f["role"] for f in out["files"]} == {"upload", "upload_display"}
     assert sum(f["role"] == "upload" for f in out["files"]) == 2
     assert cli("verify").exit_code == 0
+    with duckdb.connect(str(db)) as con:  # someone edits the report row behind asn-monitor's back
+        con.execute("UPDATE reports SET note = 'diubah' WHERE item_key = ?", [out["item_key"]])
+    broken = cli("verify")
+    assert broken.exit_code == 6 and "(report " in broken.stderr and "content changed" in broken.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [
