@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from monitor.model import Fetched, Result
+from monitor.model import Fetched, Item, Result, Subject
 from storage import chain
 from storage.db import Database
 from storage.evidence import EvidenceFile, insert_files
@@ -60,7 +60,44 @@ class ReportRecord:
     result: Result | None = None
     evidence_json: tuple[Mapping[str, Any], Mapping[str, Any], str] | None = None
     """(item_json, account_json, sha256) of the evidence record."""
+    stored: StoredItem | None = None
+    """The item when a connector collected it already (then ``fetched`` is not written)."""
     files: list[EvidenceFile] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item a connector collected before it was reported, as stored."""
+
+    item: Item
+    raw_sha256: str
+    account_id: str | None
+    norm_text: str
+
+
+def collected_item(db: Database, platform: str, urls: Sequence[str], post_id: str | None
+                   ) -> StoredItem | None:
+    """The stored item a reported URL names: by its URL, or on a connector's platform by its id.
+
+    Bluesky items are keyed by ``at://did/collection/rkey`` while people share
+    ``/profile/<handle>/post/<rkey>``: the id matches when it ends with ``/<rkey>``.
+    """
+    with db.connect() as con:
+        row = con.execute(f"{_STORED} WHERE url IN (SELECT unnest(?)) ORDER BY first_seen_at LIMIT 1",
+                          [list(urls)]).fetchone()
+        if row is None and post_id and platform != "web":
+            row = con.execute(f"{_STORED} WHERE platform = ? AND (item_id = ? OR ends_with(item_id, ?)) "
+                              "ORDER BY first_seen_at LIMIT 1", [platform, post_id, "/" + post_id]).fetchone()
+    if row is None:
+        return None
+    subject = Subject(row[9], row[10], row[11], row[12]) if row[9] else None
+    item = Item(platform=row[0], id=row[1], kind=row[2], actor=row[3], created_at=row[4], text=row[5],
+                url=row[6], subject=subject, actor_id=row[7], extra=json.loads(row[8] or "{}"))
+    return StoredItem(item, str(row[13]), row[14], str(row[15] or ""))
+
+
+_STORED = ("SELECT platform, item_id, kind, actor, created_at, text, url, actor_id, extra, subject_id, "
+           "subject_author, subject_text, subject_url, raw_sha256, account_id, norm_text FROM items")
 
 
 @dataclass(frozen=True)
@@ -138,15 +175,28 @@ def _upsert_account(con: duckdb.DuckDBPyConnection, a: ReportedAccount, now: dat
 
 def _write_item_flag(con: duckdb.DuckDBPyConnection, rec: ReportRecord,
                      links: list[tuple[chain.LinkKind, int]]) -> int:
-    """Raw bytes, item, classification, flag (origin report) and evidence of a new item."""
-    assert rec.fetched is not None and rec.result is not None and rec.evidence_json is not None
+    """Raw bytes, item, classification, flag (origin report) and evidence of a new item.
+
+    An item a connector collected already keeps its rows; it gets the flag and evidence.
+    """
     now = rec.received_at
-    raw, item, r = rec.fetched.raw, rec.fetched.item, rec.result
     run = con.execute("INSERT INTO runs (started_at, finished_at, status, trigger, items_seen, "
                       "items_new, flags_new) VALUES (?, ?, 'ok', 'intake', 1, 1, 1) RETURNING run_id",
                       [now, now]).fetchone()
     assert run is not None
     run_id = int(run[0])
+    if rec.stored is not None:
+        item, raw_sha = rec.stored.item, rec.stored.raw_sha256
+    else:
+        assert rec.fetched is not None
+        item, raw_sha = rec.fetched.item, rec.fetched.raw.sha256
+        _write_raw_item(con, rec, run_id)
+    return _write_classification_flag(con, rec, item, raw_sha, run_id, links)
+
+
+def _write_raw_item(con: duckdb.DuckDBPyConnection, rec: ReportRecord, run_id: int) -> None:
+    assert rec.fetched is not None
+    raw, item = rec.fetched.raw, rec.fetched.item
     con.execute("INSERT OR IGNORE INTO raw_items (sha256, body, size, source_url, status, headers, "
                 "fetched_at, connector, connector_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [raw.sha256, zlib.compress(raw.body, 6), len(raw.body), raw.source_url, raw.status,
@@ -156,7 +206,15 @@ def _write_item_flag(con: duckdb.DuckDBPyConnection, rec: ReportRecord,
                 "first_seen_at, run_id) VALUES (?, ?, ?, 'intake', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [item.key, item.platform, item.id, item.kind, item.actor, item.actor_id,
                  rec.account.account_id, item.created_at, item.text, item.url, _j(dict(item.extra)),
-                 rec.norm_text, raw.sha256, now, run_id])
+                 rec.norm_text, raw.sha256, rec.received_at, run_id])
+
+
+def _write_classification_flag(con: duckdb.DuckDBPyConnection, rec: ReportRecord, item: Item,
+                               raw_sha: str, run_id: int, links: list[tuple[chain.LinkKind, int]]
+                               ) -> int:
+    assert rec.result is not None and rec.evidence_json is not None
+    now, r = rec.received_at, rec.result
+    account_id = rec.stored.account_id if rec.stored and rec.stored.account_id else rec.account.account_id
     cls = con.execute(
         "INSERT INTO classifications (item_key, model, version, flagged, score, stance, targets, "
         "category, explanation, classified_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -167,7 +225,7 @@ def _write_item_flag(con: duckdb.DuckDBPyConnection, rec: ReportRecord,
     flag = con.execute(
         "INSERT INTO flags (item_key, classification_id, account_id, score, stance, targets, "
         "category, created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING flag_id",
-        [item.key, int(cls[0]), rec.account.account_id, r.score, r.stance, _j(list(r.targets)),
+        [item.key, int(cls[0]), account_id, r.score, r.stance, _j(list(r.targets)),
          r.category, now, run_id]).fetchone()
     assert flag is not None
     flag_id = int(flag[0])
@@ -176,7 +234,7 @@ def _write_item_flag(con: duckdb.DuckDBPyConnection, rec: ReportRecord,
     ev = con.execute(
         "INSERT INTO evidence (flag_id, item_key, raw_sha256, item_json, account_json, sha256, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING evidence_id",
-        [flag_id, item.key, raw.sha256, _j(item_json), _j(account_json), sha, now]).fetchone()
+        [flag_id, item.key, raw_sha, _j(item_json), _j(account_json), sha, now]).fetchone()
     assert ev is not None
     links.append(("evidence", int(ev[0])))
     return flag_id

@@ -31,6 +31,7 @@ from storage.intake import (
     ReportedAccount,
     ReportRecord,
     account_handle,
+    collected_item,
     item_flag,
     roster_account,
     save_report,
@@ -129,6 +130,12 @@ def platform_of(url: str) -> str:
     return "web"
 
 
+def _post_id(url: str) -> str | None:
+    """The last path segment when it looks like a post id (X status, Mastodon id, Bluesky rkey)."""
+    segment = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return segment if re.fullmatch(r"[A-Za-z0-9_-]{6,}", segment) else None
+
+
 class IntakeService:
     """Takes reports into the evidence, review and escalation path of collected items."""
 
@@ -152,8 +159,13 @@ class IntakeService:
         account = self._account(req)
         url = canonical_url(req.url) if req.url else None
         platform = platform_of(url) if url else (req.platform or "unknown").lower()
+        db = self.pipeline.store.db
+        stored = (collected_item(db, platform, [str(req.url).strip(), url], _post_id(url))
+                  if url else None)
         seed = url or hashlib.sha256(uploads[0][0].data).hexdigest()
-        item_key = f"{platform}:{'url' if url else 'upload'}-{hashlib.sha256(seed.encode()).hexdigest()[:32]}"
+        kind = "url" if url else "upload"
+        item_key = (stored.item.key if stored is not None else
+                    f"{platform}:{kind}-{hashlib.sha256(seed.encode()).hexdigest()[:32]}")
         now = datetime.now(UTC)
         files, ocr_rows = self._uploads(uploads, platform)
         rec = ReportRecord(
@@ -161,11 +173,14 @@ class IntakeService:
             reporter_name=req.reporter_name or None, reporter_contact=req.reporter_contact or None,
             note=req.note or None, url=url, platform=platform, item_key=item_key, received_at=now,
             detail={"submitted_url": req.url, "uploads": [f.sha256 for f in files if f.role == "upload"]},
-            files=files)
+            files=files, stored=stored)
         result = IntakeResult(0, 0, item_key, False, account.account_id, platform, ocr=ocr_rows)
-        if item_flag(self.pipeline.store.db, item_key) is None:
-            self._new_item(rec, req, url, uploads, ocr_rows, result)
-        saved = save_report(self.pipeline.store.db, rec)
+        if item_flag(db, item_key) is None and stored is not None:
+            # A connector collected it already: its raw bytes are the evidence, as for any item.
+            self._evidence(rec, stored.item, stored.raw_sha256, result)
+        elif item_flag(db, item_key) is None:
+            self._new_item(rec, url, uploads, ocr_rows, result)
+        saved = save_report(db, rec)
         result.report_id, result.flag_id, result.new_item = saved.report_id, saved.flag_id, saved.new_item
         result.files = [{"role": f.role, "path": f.path, "sha256": f.sha256, "size": f.size,
                          "content_type": f.content_type} for f in rec.files]
@@ -219,9 +234,8 @@ class IntakeService:
                 texts.append({"sha256": original.sha256, "text": got.text, "error": got.error})
         return files, texts
 
-    def _new_item(self, rec: ReportRecord, req: IntakeRequest, url: str | None,
-                  uploads: list[tuple[Upload, str, str]], ocr_rows: list[dict[str, Any]],
-                  result: IntakeResult) -> None:
+    def _new_item(self, rec: ReportRecord, url: str | None, uploads: list[tuple[Upload, str, str]],
+                  ocr_rows: list[dict[str, Any]], result: IntakeResult) -> None:
         """Archive, classify and build the evidence of an item reported for the first time."""
         archive = self.archiver.archive(url) if url else None
         s = self.settings.intake
@@ -246,18 +260,24 @@ class IntakeService:
                     extra={"origin": "report", "reported_url": url, "archive": result.archive,
                            "ocr": ocr_rows, "uploads": rec.detail["uploads"]})
         raw = self._raw(archive, uploads, rec.received_at)
+        rec.fetched = Fetched(item, raw)
+        rec.norm_text = self.pipeline.normalise(item.text or "")
+        self._evidence(rec, item, raw.sha256, result)
+
+    def _evidence(self, rec: ReportRecord, item: Item, raw_sha256: str, result: IntakeResult) -> None:
+        """Classify the item and build its evidence record (as the pipeline's snapshot does)."""
+        handle = account_handle(self.pipeline.store.db, rec.account.account_id, item.platform)
         r = self._classify(item, rec.account)
         account_json = {"account_id": rec.account.account_id, "name": rec.account.name,
                         "nip": rec.account.nip, "agency": rec.account.agency,
                         "region": rec.account.region, "platform": rec.platform, "handle": item.actor,
                         "monitored": handle is not None}
         item_json = item.to_json()
-        record = {"item": item_json, "account": account_json, "raw_sha256": raw.sha256,
+        record = {"item": item_json, "account": account_json, "raw_sha256": raw_sha256,
                   "model": r.model, "version": r.version, "score": r.score}
         digest = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False,
                                            default=str).encode()).hexdigest()
-        rec.fetched, rec.result = Fetched(item, raw), r
-        rec.norm_text = self.pipeline.normalise(item.text or "")
+        rec.result = r
         rec.evidence_json = (item_json, account_json, digest)
         result.classification = {"flagged": r.flagged, "score": r.score, "stance": r.stance,
                                  "targets": list(r.targets), "category": r.category,

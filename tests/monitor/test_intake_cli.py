@@ -126,3 +126,28 @@ def test_report_on_someone_not_on_the_roster_with_uploads(cli: Cli, settings_pat
 def test_bad_reports_are_refused_with_a_clear_error(cli: Cli, args: list[str], message: str) -> None:
     result = cli("intake", *args)
     assert result.exit_code in (2, 8) and message in result.stderr, result.stderr
+
+
+def test_a_post_a_connector_collected_is_one_item_with_its_report(cli: Cli, settings_path: Path) -> None:
+    assert cli("run", "--once").exit_code == 0
+    db = _db(settings_path)
+    items_before = rows(db, "SELECT count(*) FROM items")
+    flag, key, url, account = rows(db, "SELECT f.flag_id, i.item_key, i.url, i.account_id FROM flags f "
+                                       "JOIN items i USING (item_key) WHERE i.url LIKE 'https://bsky.app/%' "
+                                       "ORDER BY f.flag_id LIMIT 1")[0]
+    out = _intake(cli, "--account", account, "--url", f"{url}?utm_source=share")
+    assert (out["flag_id"], out["item_key"], out["new_item"], out["archive"]) == (flag, key, False, None)
+    assert rows(db, "SELECT origin FROM flag_origin WHERE flag_id = ?", [flag]) == [("collected",)]
+
+    # A post the classifier let pass, shared as a mobile link: matched by its status id, no
+    # archive (the host is not even reachable here), and the report raises the flag.
+    key2, item_id2, account2 = rows(
+        db, "SELECT item_key, item_id, account_id FROM items i WHERE platform = 'x' AND account_id "
+            "IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.item_key = i.item_key) "
+            "ORDER BY item_key LIMIT 1")[0]
+    out2 = _intake(cli, "--account", account2, "--url", f"https://mobile.x.com/someone/status/{item_id2}")
+    assert out2["item_key"] == key2 and out2["new_item"] and out2["archive"] is None
+    assert out2["classification"] is not None
+    assert rows(db, "SELECT origin FROM flag_origin WHERE flag_id = ?", [out2["flag_id"]]) == [("report",)]
+    assert rows(db, "SELECT count(*) FROM items") == items_before
+    assert cli("verify").exit_code == 0
