@@ -144,6 +144,10 @@ def save_report(db: Database, rec: ReportRecord) -> ReportSaved:
         row = con.execute("SELECT flag_id FROM flags WHERE item_key = ?", [rec.item_key]).fetchone()
         new_item = row is None
         flag_id = _write_item_flag(con, rec, links) if row is None else int(row[0])
+        # A flag the connector raised while fetching the reported post for this report.
+        con.execute("INSERT INTO flag_origins SELECT f.flag_id, 'report' FROM flags f "
+                    "JOIN runs r USING (run_id) WHERE f.flag_id = ? AND r.trigger = 'intake' "
+                    "ON CONFLICT (flag_id) DO NOTHING", [flag_id])
         file_ids = insert_files(con, flag_id, rec.files)
         links.extend(("file", i) for i in file_ids)
         reporter_id = None

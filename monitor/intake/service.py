@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from monitor import __version__
 from monitor.errors import InputError
 from monitor.intake.archive import Archive, ArchiveLimits, Archiver
+from monitor.intake.connectors import collect_account
 from monitor.intake.files import IMAGE_TYPES, display_copy, keep, ocr, sniff
 from monitor.model import Account, Fetched, Item, Raw, Result
 from monitor.pipeline import AccountIndex, Pipeline, classify
@@ -30,6 +31,7 @@ from storage.evidence import EvidenceFile
 from storage.intake import (
     ReportedAccount,
     ReportRecord,
+    StoredItem,
     account_handle,
     collected_item,
     item_flag,
@@ -122,11 +124,15 @@ def canonical_url(url: str) -> str:
 
 
 def platform_of(url: str) -> str:
-    """The platform a URL's host names (facebook, tiktok, ...), or ``web``."""
-    host = (urlsplit(url).hostname or "").lower()
+    """The platform a URL's host names (facebook, tiktok, ...), ``mastodon`` by path, or ``web``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
     for domain, platform in _PLATFORMS.items():
         if host == domain or host.endswith("." + domain):
             return platform
+    # Mastodon runs on any domain; its post URLs are /@user/<numeric id>.
+    if re.fullmatch(r"/@[^/]+/\d+/?", parts.path):
+        return "mastodon"
     return "web"
 
 
@@ -160,8 +166,7 @@ class IntakeService:
         url = canonical_url(req.url) if req.url else None
         platform = platform_of(url) if url else (req.platform or "unknown").lower()
         db = self.pipeline.store.db
-        stored = (collected_item(db, platform, [str(req.url).strip(), url], _post_id(url))
-                  if url else None)
+        stored = self._collected(platform, account, str(req.url).strip(), url) if url else None
         seed = url or hashlib.sha256(uploads[0][0].data).hexdigest()
         kind = "url" if url else "upload"
         item_key = (stored.item.key if stored is not None else
@@ -185,6 +190,16 @@ class IntakeService:
         result.files = [{"role": f.role, "path": f.path, "sha256": f.sha256, "size": f.size,
                          "content_type": f.content_type} for f in rec.files]
         return result
+
+    def _collected(self, platform: str, account: ReportedAccount, given: str, url: str
+                   ) -> StoredItem | None:
+        """The stored item the URL names, after asking the platform's connector when it has one."""
+        db = self.pipeline.store.db
+        found = collected_item(db, platform, [given, url], _post_id(url))
+        if found is None and any(s.platform == platform for s in self.pipeline.sources):
+            collect_account(self.pipeline, platform, account.account_id)
+            found = collected_item(db, platform, [given, url], _post_id(url))
+        return found
 
     def _check(self, req: IntakeRequest) -> list[tuple[Upload, str, str]]:
         if not req.url and not req.uploads:
