@@ -13,14 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Chromium (evidence cards, digest rendering checks), tmux (interactive review test) and openssl (test TSA)
-# come from Debian; installed once when missing, as root or through sudo.
+# Chromium (evidence cards, digest rendering checks, intake archiving), tmux (interactive
+# review test), openssl (test TSA) and Tesseract with its Indonesian data (OCR of reported
+# screenshots) come from Debian; installed once when missing, as root or through sudo.
 SYSTEM_STAMP := $(VENV)/.system-deps
 $(SYSTEM_STAMP):
-	@if ! command -v chromium >/dev/null || ! command -v tmux >/dev/null || ! command -v openssl >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v tmux >/dev/null || ! command -v openssl >/dev/null || \
+	    ! command -v tesseract >/dev/null || [ ! -e /usr/share/tesseract-ocr/5/tessdata/ind.traineddata ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver tmux openssl >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver tmux openssl tesseract-ocr tesseract-ocr-ind >/dev/null; \
 	fi
 	mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
 

@@ -6,6 +6,7 @@ has help text (a test checks it) and most take ``--json``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -76,6 +77,7 @@ def _register_commands() -> None:
     cli_bench.register(cli)
     cli_ops.register(cli)
     cli_anchor.register(cli)
+    importlib.import_module("monitor.cli_intake").register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,10 @@
     ├── ChainBroken                 verify found evidence or a decision changed after it was chained
     ├── DeliveryError               the digest email could not be sent; recorded, retried later
     └── TimestampError              a TSA could not stamp, or a timestamp token does not check out
+    └── ArchiveError                a reported URL could not be archived; nothing was stored
+        ├── ArchiveRefused          private/loopback address or not http(s), at any hop
+        ├── ArchiveTimeout          the page did not finish loading in time
+        └── ArchiveTooLarge         past the size or redirect bound
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
 ``str()`` is one line that says what was wrong and where.
@@ -109,3 +113,19 @@ class DeliveryError(AsnMonitorError):
 
 class TimestampError(AsnMonitorError):
     """A TSA could not be reached, refused the request, or returned a token that does not check out."""
+class ArchiveError(AsnMonitorError):
+    """A reported URL could not be archived (nothing of the report was stored)."""
+
+    exit_code = 8
+
+
+class ArchiveRefused(ArchiveError):
+    """The URL, or a redirect of it, points at a private or loopback address, or is not http(s)."""
+
+
+class ArchiveTimeout(ArchiveError):
+    """The page did not finish loading within the time bound."""
+
+
+class ArchiveTooLarge(ArchiveError):
+    """The page (or its redirect chain) went past the size or redirect bound."""

@@ -9,6 +9,9 @@ One folder and a zip of it, under ``<evidence_dir>/escalations/`` (or ``--out``)
     evidence.json               the normalised item, the account, the classification, chain links
     reviews.json                every decision so far
     images/...                  the post's images, as downloaded
+    archive/...                 a reported page's full-page PNG and MHTML snapshot
+    uploads/...                 uploaded images' metadata-free copies, PDFs as uploaded
+    reports.json                the reports behind the flag, without the reporters' identity
     manifest.json               SHA-256 and size of every file above, and the chain's head
     MANIFEST.sha256             the same, for ``sha256sum -c``
     anchor.json                 the chain's head SEQ:HASH and the timestamp tokens below
@@ -38,6 +41,11 @@ from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make
 from monitor.i18n import t
 from monitor.model import skb_category
 from storage.evidence import raw_body
+from storage.intake import reports_of_flag
+
+# Files kept for a flag that go into the package, and the folder each goes to.
+_PACKAGE_FOLDERS = {"image": "images", "archive_png": "archive", "archive_mhtml": "archive",
+                    "upload": "uploads", "upload_display": "uploads"}
 
 if TYPE_CHECKING:
     from monitor.review import ReviewService
@@ -57,6 +65,8 @@ i18n.register({
         "esc.escalated_by": "Diteruskan oleh {who} pada {when}",
         "esc.manifest": "Sidik SHA-256 setiap berkas ada di manifest.json dan MANIFEST.sha256.",
         "esc.act_time": "Waktu tindakan", "esc.seen": "Pertama terlihat",
+        "esc.reports": "{n} laporan (tanpa identitas pelapor)",
+        "esc.uploads": "berkas unggahan pelapor (gambar tanpa metadata, PDF apa adanya)",
     },
     "en": {
         "esc.title": "Escalation of a suspected breach of ASN neutrality – flag #{flag}",
@@ -71,12 +81,14 @@ i18n.register({
         "esc.escalated_by": "Escalated by {who} on {when}",
         "esc.manifest": "The SHA-256 of every file is in manifest.json and MANIFEST.sha256.",
         "esc.act_time": "Time of the act", "esc.seen": "First seen",
+        "esc.reports": "{n} report(s) (without the reporters' identity)",
+        "esc.uploads": "files the reporter uploaded (images without metadata, PDFs as uploaded)",
     },
 })
 
 
 def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str, now: datetime,
-             lang: str) -> str:
+             lang: str, reports: list[dict[str, Any]] | None = None) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=False,  # noqa: S701  (Markdown, not HTML)
                              undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
     env.filters["local_time"] = local_time
@@ -85,7 +97,7 @@ def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str,
         m=lambda key, **kw: t(key, lang, **kw), d=detail, item=detail.item, account=detail.account,
         subject=detail.item.get("subject") or None, skb=t(f"category.{category}", lang),
         stance=t(f"stance.{detail.stance}", lang), reviews=reviews, reviewer=reviewer, now=now,
-        route_kasn=t("esc.kasn", lang))
+        route_kasn=t("esc.kasn", lang), reports=reports or [])
 
 
 def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path | None,
@@ -109,8 +121,9 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     else:
         raise ReviewError(f"{base / stem}: 99 packages of this second exist already; try again in a second")
     files: dict[str, bytes] = {}
+    reports = reports_of_flag(svc.db, flag_id)
     files["ringkasan.md" if lang == "id" else "summary.md"] = _summary(
-        svc, detail, reviews, reviewer, now, lang).encode("utf-8")
+        svc, detail, reviews, reviewer, now, lang, reports).encode("utf-8")
     for role, target in (("card_html", "card.html"), ("card_png", "card.png")):
         card = card_file(detail, role, lang)
         if card is not None:
@@ -121,8 +134,14 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["raw/response.json"] = _json({"sha256": detail.raw_sha256, "purged": body is None,
                                         **detail.raw_meta})
     for f in detail.files:
-        if f["role"] == "image" and f["status"] == "ok":
-            files[f"images/{Path(f['path']).name}"] = (root / f["path"]).read_bytes()
+        sub = _PACKAGE_FOLDERS.get(f["role"])
+        if f["role"] == "upload" and f["content_type"] != "application/pdf":
+            sub = None  # the metadata-free copy goes instead: EXIF may locate the reporter
+        if sub and f["status"] == "ok":
+            files[f"{sub}/{Path(f['path']).name}"] = (root / f["path"]).read_bytes()
+    if reports:
+        # Channel, time, URL and note: never the reporter's name or contact (UU 27/2022).
+        files["reports.json"] = _json(reports)
     evidence = detail.to_json()
     files["evidence.json"] = _json(evidence)
     files["reviews.json"] = _json([r.to_json() for r in reviews])

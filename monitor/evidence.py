@@ -52,6 +52,8 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--hide-scrollbars", "--force-device-scale-factor=1")
 MAX_REDIRECTS = 3
 RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# Shown on cards: a post's images, a reported page's screenshot, uploads' metadata-free copies.
+SHOWN_ROLES = frozenset({"image", "archive_png", "upload_display"})
 TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -210,6 +212,12 @@ i18n.register({
         "card.status": "Status tinjauan", "card.no_text": "(tanpa teks)",
         "card.image_failed": "gagal diunduh",
         "card.note": "Temuan otomatis: belum menjadi putusan sampai diperiksa peninjau manusia.",
+        "card.archive": "Arsip halaman yang dilaporkan", "card.final_url": "URL akhir",
+        "card.http": "Status HTTP", "card.redirects": "Pengalihan",
+        "card.tls": "Sertifikat TLS (SHA-256)",
+        "card.snapshot": "Snapshot MHTML", "card.screenshot": "Tangkapan layar", "card.origin": "Asal",
+        "card.origin_report": "Laporan (bukan hasil pemantauan otomatis)",
+        "card.ocr": "Teks dari gambar (OCR)",
     },
     "en": {
         "card.title": "Evidence card: suspected breach of ASN neutrality",
@@ -225,6 +233,12 @@ i18n.register({
         "card.status": "Review status", "card.no_text": "(no text)",
         "card.image_failed": "download failed",
         "card.note": "Automatic flag: not a finding until a human reviewer has checked it.",
+        "card.archive": "Archive of the reported page", "card.final_url": "Final URL",
+        "card.http": "HTTP status", "card.redirects": "Redirects",
+        "card.tls": "TLS certificate (SHA-256)",
+        "card.snapshot": "MHTML snapshot", "card.screenshot": "Screenshot", "card.origin": "Origin",
+        "card.origin_report": "Report (not found by automatic monitoring)",
+        "card.ocr": "Text from images (OCR)",
     },
 })
 
@@ -259,7 +273,7 @@ def card_html(detail: FlagDetail, root: Path, lang: str = i18n.DEFAULT) -> str:
     """The evidence card of one flag as a self-contained HTML page."""
     images = []
     for f in detail.files:
-        if f["role"] != "image":
+        if f["role"] not in SHOWN_ROLES:
             continue
         data_uri = None
         if f["status"] == "ok" and f["content_type"] in RASTER_TYPES:
@@ -276,7 +290,8 @@ def card_html(detail: FlagDetail, root: Path, lang: str = i18n.DEFAULT) -> str:
         account=detail.account, subject=item.get("subject") or None, images=images,
         skb=t(f"category.{skb_category(str(item.get('kind')))}", lang),
         stance=t(f"stance.{detail.stance}", lang) if detail.stance else "",
-        evidence_link=evidence_link, generated=datetime.now(UTC),
+        evidence_link=evidence_link, generated=datetime.now(UTC), archive=item.get("archive"),
+        snapshot=next((f for f in detail.files if f["role"] == "archive_mhtml"), None),
     )
 
 

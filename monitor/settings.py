@@ -189,6 +189,23 @@ class BackupSettings(_Section):
     hour: int = Field(default=2, ge=0, le=23)
 
 
+class IntakeSettings(_Section):
+    """``[intake]``: reports from the public, archiving of reported URLs, OCR of screenshots.
+
+    There is deliberately no key that lets the archiver reach private or loopback addresses.
+    """
+
+    chromium: str = "chromium"
+    archive_timeout: float = Field(default=30.0, gt=0, le=600)
+    archive_max_bytes: int = Field(default=25_000_000, ge=1)
+    archive_max_redirects: int = Field(default=5, ge=0, le=20)
+    screenshot_max_height: int = Field(default=16_384, ge=100, le=65_535)
+    upload_max_bytes: int = Field(default=20_000_000, ge=1)
+    ocr_languages: str = "ind"
+    """Tesseract language data (``ind`` is Debian's tesseract-ocr-ind; ``ind+eng`` for both)."""
+    ocr_timeout: float = Field(default=60.0, gt=0)
+
+
 class ReviewSettings(_Section):
     """``[review]``: evidence files, cards, near-duplicate grouping and the reviewer workflow."""
 
@@ -227,6 +244,7 @@ class Settings(_Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     anchoring: AnchoringSettings = Field(default_factory=AnchoringSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
 
     # Set by ``load``; not read from the file.
     base_dir: Path = Path(".")

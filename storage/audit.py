@@ -41,12 +41,24 @@ def query(db: Database, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     with db.connect(read_only=True) as con:
         # Belt and braces beside read_only: no read_csv('/etc/...'), no COPY TO.
         con.execute("SET enable_external_access = false")
+        if "reporters" in _tables(con, sql):
+            # Reporters' names and contacts are for reviewers only (UU 27/2022).
+            raise InputError("the reporters table holds personal data; reviewers read it with "
+                             "`asn-monitor reports FLAG_ID`")
         try:
             cur = con.execute(sql)
         except duckdb.Error as exc:
             raise InputError(f"query failed: {' '.join(str(exc).split())}") from None
         columns = [d[0] for d in cur.description or []]
         return columns, cur.fetchall()
+
+
+def _tables(con: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """The tables and views ``sql`` reads (empty when it does not bind: running it says why)."""
+    try:
+        return {n.lower() for n in con.get_table_names(sql)}
+    except duckdb.Error:
+        return set()
 
 
 def _ts(d: date) -> str:

@@ -1,6 +1,6 @@
-"""The tamper-evident hash chain over evidence records, evidence files and review decisions.
+"""The tamper-evident hash chain over evidence records, evidence files, reviews and reports.
 
-Every evidence row, evidence file row and review row gets one link in
+Every evidence row, evidence file row, review row and report row gets one link in
 ``chain``, appended in the same transaction as the row itself::
 
     record_hash = sha256(prev_hash + "\\n" + canonical_json(content))
@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import duckdb
 
-LinkKind = Literal["evidence", "file", "review"]
+LinkKind = Literal["evidence", "file", "review", "report"]
 GENESIS = "0" * 64
 FORMAT = 1  # bump (with a migration note) if the canonical content ever changes
 
@@ -56,6 +56,11 @@ CONTENT_SQL: dict[str, tuple[str, str]] = {
     "review": ("""
         SELECT review_id, flag_id, decision, reason, note, reviewer, decided_at, detail
         FROM reviews {where} ORDER BY review_id""", "review_id"),
+    # A report from the public or staff; the reporter's personal data are not in it (only an id).
+    "report": ("""
+        SELECT report_id, item_key, flag_id, account_id, channel, reporter_id, anonymous, note,
+               url, platform, received_at, detail
+        FROM reports {where} ORDER BY report_id""", "report_id"),
 }
 JSON_COLUMNS = frozenset({"item_json", "account_json", "headers", "targets", "detail"})
 

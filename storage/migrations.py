@@ -351,6 +351,64 @@ def m007_anchor_tokens(db: duckdb.DuckDBPyConnection) -> None:
             subject VARCHAR NOT NULL, imprint VARCHAR NOT NULL, tsa_url VARCHAR NOT NULL,
             gen_time TIMESTAMPTZ NOT NULL, token BLOB NOT NULL, created_at TIMESTAMPTZ NOT NULL
         );
+def m007_intake_reports(db: duckdb.DuckDBPyConnection) -> None:
+    """Reports from the public or from inside Bawaslu, their reporters, flag origins, audit views.
+
+    A report always names a flag (every report is held for a reviewer); the same item
+    reported twice has one flag and two reports. Reporters' personal data live in their
+    own table, outside the hash chain, so that they can be erased (UU 27/2022) without
+    breaking it; a report row keeps only the reporter's id.
+    """
+    db.execute(
+        """
+        CREATE SEQUENCE seq_reporters;
+        CREATE TABLE reporters (
+            reporter_id BIGINT PRIMARY KEY DEFAULT nextval('seq_reporters'),
+            name VARCHAR, contact VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+            erased_at TIMESTAMPTZ
+        );
+        CREATE SEQUENCE seq_reports;
+        -- channel: public (laporan masyarakat) or internal (Bawaslu staff, panwas).
+        CREATE TABLE reports (
+            report_id BIGINT PRIMARY KEY DEFAULT nextval('seq_reports'),
+            item_key VARCHAR NOT NULL, flag_id BIGINT NOT NULL, account_id VARCHAR NOT NULL,
+            channel VARCHAR NOT NULL, reporter_id BIGINT, anonymous BOOLEAN NOT NULL,
+            note VARCHAR, url VARCHAR, platform VARCHAR NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL, detail JSON NOT NULL
+        );
+        -- Flags raised from a report; a flag with no row here was collected by a connector.
+        CREATE TABLE flag_origins (flag_id BIGINT PRIMARY KEY, origin VARCHAR NOT NULL);
+
+        CREATE VIEW flag_origin AS
+        SELECT f.flag_id, coalesce(o.origin, 'collected') AS origin
+        FROM flags f LEFT JOIN flag_origins o USING (flag_id);
+
+        -- Reports per source: public and internal reports, and flags the connectors collected.
+        CREATE VIEW audit_reports_by_source AS
+        WITH rows AS (
+            SELECT channel AS source, received_at AS seen_at FROM reports
+            UNION ALL
+            SELECT 'collected', f.created_at FROM flags f JOIN flag_origin o USING (flag_id)
+            WHERE o.origin = 'collected'
+        )
+        SELECT strftime(timezone('Asia/Jakarta', seen_at), '%G-W%V') AS week, source, count(*) AS reports
+        FROM rows GROUP BY week, source;
+
+        -- Reports per platform named in the reported URL (uploads name it by hand or 'unknown').
+        CREATE VIEW audit_reports_by_platform AS
+        SELECT strftime(timezone('Asia/Jakarta', received_at), '%G-W%V') AS week, platform,
+               count(*) AS reports, count(DISTINCT item_key) AS items,
+               count(*) FILTER (channel = 'public') AS public,
+               count(*) FILTER (channel = 'internal') AS internal
+        FROM reports GROUP BY week, platform;
+
+        -- From each report to the first review decision on its flag (NULL while pending).
+        CREATE VIEW audit_report_turnaround AS
+        SELECT r.report_id, r.flag_id, r.channel, r.platform, r.received_at,
+               t.first_decision_at, t.first_decision,
+               round((epoch(t.first_decision_at) - epoch(r.received_at)) / 3600.0, 2)
+                   AS hours_to_decision
+        FROM reports r LEFT JOIN audit_review_turnaround t USING (flag_id);
         """
     )
 
@@ -363,4 +421,5 @@ MIGRATIONS: list[Migration] = [
     m005_audit_retention,
     m006_audit_views,
     m007_anchor_tokens,
+    m007_intake_reports,
 ]
