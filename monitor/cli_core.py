@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import click
 
+from monitor.app import pipeline_for
 from monitor.cli import CliState, console, emit_json, pass_state, table
-from monitor.errors import InputError
-from monitor.pipeline import CycleStats, require_sources, run_cycle
+from monitor.pipeline import CycleStats, run_cycle
 
 
 @click.command("run")
@@ -20,32 +19,22 @@ from monitor.pipeline import CycleStats, require_sources, run_cycle
 @pass_state
 def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool, log_json: bool) -> None:
     """Collect, classify and store: one cycle with --once, else the long-running daemon."""
-    from monitor.app import build_pipeline
+    from monitor.check import preflight, raise_if_failed
 
     settings = state.settings
-    stop = threading.Event()
+    preflight(settings)  # every settings, path and input problem at once, before anything starts
     if not once:
-        from monitor import logs
-        from monitor.daemon import install_signal_handlers
+        from monitor.daemon import start
 
-        # Logging and signals first: a SIGTERM while the pipeline is built still stops cleanly.
-        logs.setup("json" if log_json else settings.daemon.log_format, settings.daemon.log_level)
-        install_signal_handlers(stop)
-    pipeline, _ = build_pipeline(settings)
-    require_sources(pipeline.sources, f"{settings.file}: sources")
-    unknown = sorted(set(only) - {s.name for s in pipeline.sources})
-    if unknown:
-        raise InputError(f"--source {', '.join(unknown)}: no enabled source of that name in {settings.file}")
-    if not once:
-        from monitor.daemon import run_daemon
-
-        run_daemon(settings, pipeline, stop, only=list(only) or None)
+        start(settings, list(only) or None, log_json)
         return
+    pipeline = pipeline_for(settings, only)
     run_id, stats = run_cycle(pipeline, trigger="once", only=list(only) or None)
     if as_json:
         emit_json({"run_id": run_id, "sources": [s.__dict__ for s in stats]})
-        return
-    _print_summary(run_id, stats)
+    else:
+        _print_summary(run_id, stats)
+    raise_if_failed(stats)
 
 
 def _print_summary(run_id: int, stats: list[CycleStats]) -> None:

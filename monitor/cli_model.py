@@ -56,8 +56,7 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
     from classifiers.api import train
 
     settings = state.settings
-    c = settings.classifier
-    folder = out_dir or settings.resolve(c.model_dir if kind == "linear" else c.transformer_dir)
+    folder = out_dir or (settings.model_dir if kind == "linear" else settings.transformer_dir)
     extra = [] if without_reviews else reviewed_examples(settings)
     log = None if as_json else (lambda line: console.print(line, markup=False))
     report = train(kind, folder, extra, base_model=base_model, epochs=epochs,  # type: ignore[arg-type]
@@ -96,7 +95,7 @@ def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, .
 
     settings = state.settings
     c = settings.classifier
-    folder = model_dir or settings.resolve(c.model_dir if c.model != "transformer" else c.transformer_dir)
+    folder = model_dir or (settings.model_dir if c.model != "transformer" else settings.transformer_dir)
     if model_dir is None and c.model == "linear":
         from classifiers.api import ensure_default_model
 

@@ -207,6 +207,7 @@ def daemon_status(state: CliState) -> dict[str, Any]:
     db = _db(state)
     ds = DaemonState(db)
     return {"heartbeat": ds.heartbeat(), "jobs": [j.to_json() for j in ds.jobs()],
+            "crashes": ds.crashes(hours=24),
             "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)]}
 
 
@@ -225,6 +226,10 @@ def print_daemon_status(info: dict[str, Any]) -> None:
         state = f"stopped {hb['stopped_at']}" if hb["stopped_at"] else f"last heartbeat {hb['beat_at']}"
         console.print(f"Daemon: pid {hb['pid']} on {hb['host']}, started {hb['started_at']}, {state}",
                       markup=False)
+    crashes = info.get("crashes") or {}
+    if crashes.get("count"):
+        console.print(f"Daemon CRASHED {crashes['count']} times in the last {crashes['hours']:g} h; "
+                      f"last at {_wib(crashes['last_at'])} WIB: {crashes['last_error']}", markup=False)
     if info["jobs"]:
         console.print(table("Jobs (times in WIB)", ["job", "schedule", "next run", "last status",
                                                    "last finished"],

@@ -13,7 +13,8 @@
     │   └── StorageLocked           another process holds the DuckDB file
     ├── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
     ├── ChainBroken                 verify found evidence or a decision changed after it was chained
-    └── DeliveryError               the digest email could not be sent; recorded, retried later
+    ├── DeliveryError               the digest email could not be sent; recorded, retried later
+    └── InternalError               an unexpected exception, logged with its traceback (exit 70)
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
 ``str()`` is one line that says what was wrong and where.
@@ -104,3 +105,13 @@ class DeliveryError(AsnMonitorError):
     """An email (the weekly digest) could not be handed to the SMTP server; it is retried later."""
 
     exit_code = 7
+
+
+class InternalError(AsnMonitorError):
+    """An unexpected exception (a bug or a broken environment), logged with its traceback.
+
+    Its exit code is one the systemd unit does not restart on, so a crash loop stops
+    after one start instead of repeating every 30 seconds.
+    """
+
+    exit_code = 70  # EX_SOFTWARE

@@ -338,6 +338,22 @@ def m006_audit_views(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
+    """Daemon crashes (unexpected exceptions), so ``status`` shows a crash loop."""
+    db.execute(
+        """
+        CREATE SEQUENCE daemon_crashes_seq;
+        CREATE TABLE daemon_crashes (
+            id BIGINT PRIMARY KEY DEFAULT nextval('daemon_crashes_seq'),
+            crashed_at TIMESTAMPTZ NOT NULL,
+            pid INTEGER, host VARCHAR, version VARCHAR,
+            error VARCHAR NOT NULL,
+            traceback VARCHAR
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
@@ -345,4 +361,5 @@ MIGRATIONS: list[Migration] = [
     m004_digest_and_daemon_state,
     m005_audit_retention,
     m006_audit_views,
+    m007_ops_daemon_crashes,
 ]
