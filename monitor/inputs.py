@@ -22,13 +22,15 @@ from monitor.model import Account, Candidate, Election, Item, Party, Region, Reg
 
 ROSTER_COLUMNS = ("account_id", "name", "nip", "agency", "region", "platform", "handle")
 REGION_COLUMNS = ("code", "name", "level", "province")
+TIMEZONES = ("WIB", "WITA", "WIT")
 PLATFORMS = frozenset({"bluesky", "mastodon", "x"})
 LEVELS = frozenset({"national", "province", "regency", "city"})
 _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
+def _read_csv(path: Path, columns: Sequence[str],
+              optional: Sequence[str] = ()) -> Iterable[tuple[int, dict[str, str]]]:
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -36,10 +38,11 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[st
     with handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
-        if tuple(header) != tuple(columns):
+        if tuple(header) != tuple(columns) and tuple(header) != (*columns, *optional):
             raise ConfigError(
                 f"{path}:1", f"header must be {','.join(columns)} (found {','.join(header)})"
             )
+        columns = header
         try:
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
@@ -54,7 +57,9 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[st
 def read_regions(path: Path) -> dict[str, Region]:
     """The region table, by code."""
     regions: dict[str, Region] = {}
-    for line, row in _read_csv(path, REGION_COLUMNS):
+    from monitor.localtime import province_zone
+
+    for line, row in _read_csv(path, REGION_COLUMNS, ("timezone",)):
         where = f"{path}:{line}"
         if row["level"] not in ("province", "regency", "city"):
             raise ConfigError(where, f"level must be province, regency or city, not {row['level']!r}")
@@ -62,7 +67,11 @@ def read_regions(path: Path) -> dict[str, Region]:
             raise ConfigError(where, "code and name are required")
         if row["code"] in regions:
             raise ConfigError(where, f"duplicate region code {row['code']!r}")
-        regions[row["code"]] = Region(row["code"], row["name"], row["level"], row["province"])  # type: ignore[arg-type]
+        zone = row.get("timezone") or province_zone(row["province"])
+        if zone not in TIMEZONES:
+            raise ConfigError(where, f"timezone must be WIB, WITA or WIT, not {zone!r}")
+        regions[row["code"]] = Region(row["code"], row["name"], row["level"],  # type: ignore[arg-type]
+                                      row["province"], zone)  # type: ignore[arg-type]
     for region in regions.values():
         if region.province not in regions:
             raise ConfigError(str(path), f"region {region.code}: unknown province {region.province!r}")

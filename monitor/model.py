@@ -184,6 +184,7 @@ class Region:
     name: str
     level: Literal["province", "regency", "city"]
     province: str
+    timezone: Literal["WIB", "WITA", "WIT"] = "WIB"
 
 
 @dataclass(frozen=True)

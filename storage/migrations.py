@@ -354,6 +354,11 @@ def m007_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m008_ops_region_timezone(db: duckdb.DuckDBPyConnection) -> None:
+    """Each region's time zone (WIB, WITA, WIT), for times shown in the ASN's local zone."""
+    db.execute("ALTER TABLE regions ADD COLUMN timezone VARCHAR DEFAULT 'WIB'")
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
@@ -362,4 +367,5 @@ MIGRATIONS: list[Migration] = [
     m005_audit_retention,
     m006_audit_views,
     m007_ops_daemon_crashes,
+    m008_ops_region_timezone,
 ]

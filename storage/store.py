@@ -95,11 +95,12 @@ class Store:
 
     def save_regions(self, regions: Iterable[Region]) -> int:
         """Replace the region table; returns the number of rows."""
-        rows = [(r.code, r.name, r.level, r.province) for r in regions]
+        rows = [(r.code, r.name, r.level, r.province, r.timezone) for r in regions]
         with self.db.transaction() as con:
             con.execute("DELETE FROM regions")
             if rows:
-                con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?)", rows)
+                con.executemany("INSERT INTO regions (code, name, level, province, timezone) "
+                                "VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def save_roster(self, accounts: Sequence[Account]) -> tuple[int, int]:
