@@ -91,22 +91,40 @@ def accounts_group() -> None:
 
 @accounts_group.command("import")
 @click.argument("roster", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="The file is the whole roster: accounts not in it are deactivated.")
+@click.option("--yes", is_flag=True, help="With --replace: apply the changes shown.")
+@click.option("--by", default=None, help="Who makes the change (kept in the history).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_state
-def accounts_import(state: CliState, roster: Path, as_json: bool) -> None:
-    """Import a roster CSV (account_id,name,nip,agency,region,platform,handle)."""
+def accounts_import(state: CliState, roster: Path, replace: bool, yes: bool, by: str | None,
+                    as_json: bool) -> None:
+    """Import a roster CSV (account_id,name,nip,agency,region,platform,handle).
+
+    Comma, semicolon or tab separated; NIPs may contain spaces or dots. Every bad row
+    is listed. With --replace, shows what it would add, change and deactivate; --yes applies.
+    """
     from monitor.app import open_store
+    from monitor.cli_roster import print_plan
     from monitor.inputs import read_regions, read_roster
+    from monitor.roster import apply_import, plan_import
 
     settings = state.settings
     regions = read_regions(settings.resolve(settings.inputs.regions))
     accounts = read_roster(roster, regions)
     store = open_store(settings)
-    store.save_regions(regions.values())
-    people, handles = store.save_roster(accounts)
-    if as_json:
-        emit_json({"rows": len(accounts), "people": people, "new_handles": handles})
+    plan = plan_import(store, accounts, replace)
+    if replace and not yes:
+        print_plan(plan, as_json, applied=False)
         return
+    store.save_regions(regions.values())
+    people, handles = apply_import(store, plan, roster.name, by)
+    if as_json:
+        emit_json({"rows": len(accounts), "people": people, "new_handles": handles,
+                   **({"plan": plan.to_json()} if replace else {})})
+        return
+    if replace:
+        print_plan(plan, False, applied=True)
     console.print(f"Imported {len(accounts)} rows: {people} people, {handles} new handles.",
                   markup=False)
 
@@ -117,16 +135,21 @@ def accounts_import(state: CliState, roster: Path, as_json: bool) -> None:
 def accounts_list(state: CliState, as_json: bool) -> None:
     """List monitored accounts with their current handle and stable id."""
     from monitor.app import open_store
+    from storage.roster import inactive
 
-    rows = open_store(state.settings).current_handles()
-    data = [{**r.account.__dict__, "platform_user_id": r.platform_user_id} for r in rows]
+    store = open_store(state.settings)
+    off = inactive(store.db)
+    rows = store.current_handles()
+    data = [{**r.account.__dict__, "platform_user_id": r.platform_user_id,
+             "active": r.account.account_id not in off} for r in rows]
     if as_json:
         emit_json(data)
         return
     console.print(table("Accounts", ["account", "name", "agency", "region", "platform", "handle",
-                                     "stable id"],
+                                     "stable id", "active"],
                         [(d["account_id"], d["name"], d["agency"], d["region"], d["platform"],
-                          d["handle"], d["platform_user_id"]) for d in data]))
+                          d["handle"], d["platform_user_id"], "yes" if d["active"] else "NO")
+                         for d in data]))
 
 
 @click.group("registry")

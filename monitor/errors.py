@@ -115,3 +115,11 @@ class InternalError(AsnMonitorError):
     """
 
     exit_code = 70  # EX_SOFTWARE
+
+
+class ConfigProblems(ConfigError):
+    """Several problems in one file (e.g. every bad roster row), all listed in ``problems``."""
+
+    def __init__(self, where: str, problems: list[str]) -> None:
+        super().__init__(where, f"{len(problems)} problems: " + "; ".join(problems))
+        self.problems = problems

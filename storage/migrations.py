@@ -359,6 +359,27 @@ def m008_ops_region_timezone(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("ALTER TABLE regions ADD COLUMN timezone VARCHAR DEFAULT 'WIB'")
 
 
+def m009_ops_account_status(db: duckdb.DuckDBPyConnection) -> None:
+    """Deactivations and reactivations of roster accounts, kept as history."""
+    db.execute(
+        """
+        CREATE SEQUENCE account_status_seq;
+        CREATE TABLE account_status (
+            id BIGINT PRIMARY KEY DEFAULT nextval('account_status_seq'),
+            account_id VARCHAR NOT NULL,
+            active BOOLEAN NOT NULL,
+            reason VARCHAR NOT NULL,
+            changed_by VARCHAR,
+            changed_at TIMESTAMPTZ NOT NULL
+        );
+        -- The latest change per account; an account never changed is active.
+        CREATE VIEW account_current_status AS
+        SELECT account_id, active, reason, changed_by, changed_at FROM account_status
+        QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY id DESC) = 1;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
@@ -368,4 +389,5 @@ MIGRATIONS: list[Migration] = [
     m006_audit_views,
     m007_ops_daemon_crashes,
     m008_ops_region_timezone,
+    m009_ops_account_status,
 ]

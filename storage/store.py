@@ -132,18 +132,23 @@ class Store:
                     new_handles += 1
         return len({a.account_id for a in accounts}), new_handles
 
-    def current_handles(self) -> list[HandleRow]:
-        """Each account's newest handle per platform, with its stable id when known."""
+    def current_handles(self, active_only: bool = False) -> list[HandleRow]:
+        """Each account's newest handle per platform, with its stable id when known.
+
+        ``active_only``: without deactivated accounts (what the pipeline collects).
+        """
         with self.db.connect() as con:
             rows = con.execute(
                 """
                 SELECT a.account_id, a.name, a.nip, a.agency, a.region, h.platform, h.handle,
                        max(h.platform_user_id) OVER (PARTITION BY h.account_id, h.platform)
                 FROM account_handles h JOIN accounts a USING (account_id)
+                WHERE NOT ? OR a.account_id NOT IN (
+                    SELECT account_id FROM account_current_status WHERE NOT active)
                 QUALIFY row_number() OVER (
                     PARTITION BY h.account_id, h.platform ORDER BY h.id DESC) = 1
                 ORDER BY a.account_id, h.platform
-                """
+                """, [active_only]
             ).fetchall()
         return [
             HandleRow(Account(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]), r[7]) for r in rows
