@@ -64,24 +64,29 @@ def status_cmd(state: CliState, as_json: bool) -> None:
     if as_json:
         emit_json({**report.to_json(), "daemon": daemon})
         return
+    from monitor.localtime import show
+
+    zone = state.settings.review.office_zone or "WIB"  # operators' times: the office's zone
     console.print(table("Tables", ["table", "rows"], sorted(report.counts.items())))
     run = report.last_run
-    if run:
-        console.print(table("Last run", list(run), [list(run.values())]))
+    if run:  # one row per field: 11 columns side by side would not fit a terminal
+        console.print(table("Last run", ["field", "value"],
+                            [(k, show(v, zone, seconds=True) if k.endswith("_at") else v)
+                             for k, v in run.items()]))
     else:
         console.print("No run yet.")
     if report.last_errors:
         console.print(table("Last error per source", ["source", "account", "type", "message", "at"],
-                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["occurred_at"])
-                             for e in report.last_errors]))
+                            [(e["source"], e["account_key"], e["error_type"], e["message"],
+                              show(e["occurred_at"], zone)) for e in report.last_errors]))
+    oldest = report.oldest_pending
     console.print(f"Pending reviews: {report.pending_reviews}"
-                  + (f" (oldest flagged {report.oldest_pending})" if report.oldest_pending else ""),
-                  markup=False)
+                  + (f" (oldest flagged {show(oldest, zone)})" if oldest else ""), markup=False)
     if report.renames:
         console.print(table("Handle changes", ["account", "platform", "old", "new", "seen"],
                             [(r["account_id"], r["platform"], r["old_handle"], r["new_handle"],
-                              r["seen_at"]) for r in report.renames]))
-    print_daemon_status(daemon)
+                              show(r["seen_at"], zone)) for r in report.renames]))
+    print_daemon_status(daemon, zone)
 
 
 @click.group("accounts")

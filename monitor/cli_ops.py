@@ -14,7 +14,7 @@ import click
 
 from monitor.cli import CliState, console, emit_json, pass_state, table
 from monitor.errors import DeliveryError, InputError
-from storage.digest import JAKARTA, Scope
+from storage.digest import Scope
 
 
 def _db(state: CliState) -> Any:
@@ -211,34 +211,36 @@ def daemon_status(state: CliState) -> dict[str, Any]:
             "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)]}
 
 
-def _wib(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    return datetime.fromisoformat(iso).astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
+def print_daemon_status(info: dict[str, Any], zone: str = "WIB") -> None:
+    """Print what ``daemon_status`` returned (times in ``zone``, named)."""
+    from monitor.localtime import show
 
-
-def print_daemon_status(info: dict[str, Any]) -> None:
-    """Print what ``daemon_status`` returned."""
     hb = info["heartbeat"]
     if hb is None:
         console.print("Daemon: never ran.")
     else:
-        state = f"stopped {hb['stopped_at']}" if hb["stopped_at"] else f"last heartbeat {hb['beat_at']}"
-        console.print(f"Daemon: pid {hb['pid']} on {hb['host']}, started {hb['started_at']}, {state}",
-                      markup=False)
+        state = (f"stopped {show(hb['stopped_at'], zone, True)}" if hb["stopped_at"]
+                 else f"last heartbeat {show(hb['beat_at'], zone, True)}")
+        console.print(f"Daemon: pid {hb['pid']} on {hb['host']}, started "
+                      f"{show(hb['started_at'], zone, True)}, {state}", markup=False)
     crashes = info.get("crashes") or {}
     if crashes.get("count"):
         console.print(f"Daemon CRASHED {crashes['count']} times in the last {crashes['hours']:g} h; "
-                      f"last at {_wib(crashes['last_at'])} WIB: {crashes['last_error']}", markup=False)
+                      f"last at {show(crashes['last_at'], zone, True)}: {crashes['last_error']}",
+                      markup=False)
     if info["jobs"]:
-        console.print(table("Jobs (times in WIB)", ["job", "schedule", "next run", "last status",
-                                                   "last finished"],
-                            [(j["job_id"], j["schedule"], _wib(j["next_run_at"]) or "-",
-                              j["last_status"], _wib(j["last_finished_at"])) for j in info["jobs"]]))
+        console.print(table(f"Jobs (times in {zone})", ["job", "schedule", "next run", "status",
+                                                       "last finished"],
+                            [(j["job_id"], j["schedule"], show(j["next_run_at"], zone),
+                              j["last_status"], show(j["last_finished_at"], zone))
+                             for j in info["jobs"]]))
+        for j in info["jobs"]:
+            if j["last_status"] == "failed" and j["last_error"]:
+                console.print(f"job {j['job_id']} failed: {j['last_error']}", markup=False)
     if info["digests"]:
         console.print(table("Recent digests", ["week", "audience", "status", "attempts", "sent at"],
-                            [(d["week"], d["audience"], d["status"], d["attempts"], d["sent_at"])
-                             for d in info["digests"]]))
+                            [(d["week"], d["audience"], d["status"], d["attempts"],
+                              show(d["sent_at"], zone)) for d in info["digests"]]))
 
 
 def register(cli: click.Group) -> None:

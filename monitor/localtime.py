@@ -6,34 +6,22 @@ by province after the statutory division. Every time a person reads names its zo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from monitor.model import Region
+from monitor.model import ZONE_NAMES, region_zone
 
-ZONES: dict[str, ZoneInfo] = {"WIB": ZoneInfo("Asia/Jakarta"), "WITA": ZoneInfo("Asia/Makassar"),
-                              "WIT": ZoneInfo("Asia/Jayapura")}
-# Provinces (BPS/Kemendagri codes) outside WIB.
-WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
-WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
+ZONES: dict[str, ZoneInfo] = {k: ZoneInfo(v) for k, v in ZONE_NAMES.items()}
 
 
 def province_zone(province: str) -> str:
     """WIB, WITA or WIT for a province code."""
-    if province in WITA_PROVINCES:
-        return "WITA"
-    return "WIT" if province in WIT_PROVINCES else "WIB"
+    return region_zone(province)
 
 
-def zone_of(region: str | None, regions: Mapping[str, Region], office: str | None = None) -> str:
-    """The zone to show: ``office`` when set, else the region's (WIB when unknown)."""
-    if office:
-        return office
-    r = regions.get(region or "")
-    if r is not None:
-        return r.timezone
-    return province_zone((region or "")[:2])
+def zone_of(region: str | None, office: str | None = None) -> str:
+    """The zone to show: ``office`` when set, else the region's province's (WIB when unknown)."""
+    return office or region_zone(region)
 
 
 def local(when: datetime, zone: str) -> datetime:
