@@ -68,6 +68,12 @@ def build_classifier(settings: Settings) -> Classifier:
         raise ConfigError(f"{settings.file}: classifier.transformer_dir",
                           f"no trained model in {transformer} (run: asn-monitor train --kind transformer)")
     linear = settings.model_dir
+    if c.model in ("linear", "staged") and not (linear / "meta.json").exists():
+        from classifiers.api import ensure_default_model
+        from monitor.progress import task
+
+        with task("Training the default model (first run only)"):
+            ensure_default_model(linear)
     return build_default_classifier(
         transformer if c.model == "transformer" else linear,
         transformer_dir=transformer if c.model == "staged" else None,

@@ -59,8 +59,11 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
     folder = out_dir or (settings.model_dir if kind == "linear" else settings.transformer_dir)
     extra = [] if without_reviews else reviewed_examples(settings)
     log = None if as_json else (lambda line: console.print(line, markup=False))
-    report = train(kind, folder, extra, base_model=base_model, epochs=epochs,  # type: ignore[arg-type]
-                   log=log)
+    from monitor.progress import task
+
+    with task(f"Training the {kind} model"):
+        report = train(kind, folder, extra, base_model=base_model, epochs=epochs,  # type: ignore[arg-type]
+                       log=log)
     data = {**report.to_json(), "reviewed_examples": len(extra)}
     if as_json:
         emit_json(data)

@@ -163,10 +163,13 @@ def sql_cmd(state: CliState, statement: str, fmt: str) -> None:
 def export_cmd(state: CliState, fmt: str, since: datetime | None, until: datetime | None, out: Path,
                as_json: bool) -> None:
     """Export flags with their items, classifications, reviews and evidence metadata."""
-    from storage.audit import export
+    from monitor.progress import task
+    from storage.audit import EXPORT_TABLES, export
 
-    written = export(_read_only_db(state), out, fmt,  # type: ignore[arg-type]
-                     since.date() if since else None, until.date() if until else None)
+    with task("Exporting tables", total=len(EXPORT_TABLES)) as advance:
+        written = export(_read_only_db(state), out, fmt,  # type: ignore[arg-type]
+                         since.date() if since else None, until.date() if until else None,
+                         on_table=lambda _t: advance())
     if as_json:
         emit_json({t: {"path": str(p), "rows": n} for t, (p, n) in written.items()})
         return
@@ -186,10 +189,12 @@ def retention_group() -> None:
 @pass_state
 def retention_run(state: CliState, days: int | None, as_json: bool) -> None:
     """Purge text and raw bytes of unflagged items first seen more than raw_days ago."""
+    from monitor.progress import task
     from storage.audit import purge_unflagged
 
     raw_days = days or state.settings.retention.raw_days
-    result = purge_unflagged(_db(state), raw_days)
+    with task("Purging unflagged content"):
+        result = purge_unflagged(_db(state), raw_days)
     if as_json:
         emit_json({"raw_days": raw_days, "cutoff": result.cutoff.isoformat(),
                    "items_purged": result.items_purged, "raw_purged": result.raw_purged})

@@ -8,6 +8,7 @@ table with DuckDB's own COPY. ``purge_unflagged`` is the retention pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -72,6 +73,7 @@ _EXPORTS = {
                 "FROM evidence e LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256 "
                 "WHERE e.flag_id IN (SELECT flag_id FROM (CHOSEN)) ORDER BY e.evidence_id",
 }
+EXPORT_TABLES = tuple(_EXPORTS)
 
 
 def _export_queries(since: date | None, until: date | None) -> dict[str, str]:
@@ -86,8 +88,12 @@ def _export_queries(since: date | None, until: date | None) -> dict[str, str]:
 
 
 def export(db: Database, out_dir: Path, fmt: ExportFormat, since: date | None = None,
-           until: date | None = None) -> dict[str, tuple[Path, int]]:
-    """Write flags (``since``..``until``, WIB dates, inclusive) and their context; per table (file, rows)."""
+           until: date | None = None, on_table: Callable[[str], None] | None = None
+           ) -> dict[str, tuple[Path, int]]:
+    """Write flags (``since``..``until``, WIB dates, inclusive) and their context; per table (file, rows).
+
+    ``on_table`` is told each table once written (for a progress bar).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
     written: dict[str, tuple[Path, int]] = {}
@@ -101,6 +107,8 @@ def export(db: Database, out_dir: Path, fmt: ExportFormat, since: date | None = 
             except duckdb.Error as exc:
                 raise InputError(f"export of {table} to {path} failed: {exc}") from None
             written[table] = (path, int(row[0]) if row else 0)
+            if on_table is not None:
+                on_table(table)
     return written
 
 
