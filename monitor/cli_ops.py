@@ -158,18 +158,23 @@ def sql_cmd(state: CliState, statement: str, fmt: str) -> None:
               help="Last day (WIB, inclusive) of flags to export.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write flags, items, classifications, reviews and evidence files into.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Replace names, NIPs, handles and URLs with stable keyed hashes (key: "
+                   "$ASN_MONITOR_PSEUDONYM_KEY, or [audit] pseudonym_key_env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 @pass_state
 def export_cmd(state: CliState, fmt: str, since: datetime | None, until: datetime | None, out: Path,
-               as_json: bool) -> None:
-    """Export flags with their items, classifications, reviews and evidence metadata."""
+               pseudonymise: bool, as_json: bool) -> None:
+    """Export flags (with names, agencies, regions, candidates) and their items, reviews, evidence."""
+    from monitor.audit_export import pseudonymiser
     from monitor.progress import task
     from storage.audit import EXPORT_TABLES, export
 
+    hasher = pseudonymiser(state.settings) if pseudonymise else None
     with task("Exporting tables", total=len(EXPORT_TABLES)) as advance:
         written = export(_read_only_db(state), out, fmt,  # type: ignore[arg-type]
                          since.date() if since else None, until.date() if until else None,
-                         on_table=lambda _t: advance())
+                         on_table=lambda _t: advance(), pseudonymise=hasher)
     if as_json:
         emit_json({t: {"path": str(p), "rows": n} for t, (p, n) in written.items()})
         return

@@ -204,6 +204,13 @@ class ReviewSettings(_Section):
     """Show every time in this zone (the office's); unset: each ASN's own zone (WIB when none)."""
 
 
+class AuditSettings(_Section):
+    """``[audit]``: exports for auditors."""
+
+    pseudonym_key_env: str = "ASN_MONITOR_PSEUDONYM_KEY"
+    """Environment variable holding the key of ``export --pseudonymise`` (same key, same hashes)."""
+
+
 class Settings(_Section):
     """The whole settings file."""
 
@@ -216,6 +223,7 @@ class Settings(_Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     # Set by ``load``; not read from the file.
     base_dir: Path = Path(".")

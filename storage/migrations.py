@@ -380,6 +380,78 @@ def m009_ops_account_status(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+_ZONE_SQL = ("CASE coalesce(r.timezone, 'WIB') WHEN 'WITA' THEN 'Asia/Makassar' "
+             "WHEN 'WIT' THEN 'Asia/Jayapura' ELSE 'Asia/Jakarta' END")
+
+
+def m010_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
+    """Audit views whose counts add up (an escalated column everywhere), local times, target names."""
+    db.execute(
+        """
+        CREATE OR REPLACE VIEW audit_flags AS
+        SELECT f.flag_id, f.created_at AS flagged_at,
+               strftime(timezone('Asia/Jakarta', f.created_at), '%G-W%V') AS week,
+               CAST(timezone('Asia/Jakarta', f.created_at) AS DATE) AS day,
+               f.item_key, i.platform, i.kind, f.category, f.stance, f.score, f.targets,
+               f.account_id, a.name AS account_name, a.agency, a.region,
+               r.name AS region_name, r.province,
+               CASE s.status WHEN 'confirm' THEN 'confirmed' WHEN 'dismiss' THEN 'dismissed'
+                             WHEN 'escalate' THEN 'escalated' ELSE s.status END AS status,
+               c.model, c.version, i.created_at AS acted_at, i.url,
+               coalesce(r.timezone, 'WIB') AS timezone,
+               strftime(timezone(ZONE_SQL, f.created_at), '%Y-%m-%d %H:%M:%S ')
+                   || coalesce(r.timezone, 'WIB') AS flagged_at_local,
+               strftime(timezone(ZONE_SQL, i.created_at), '%Y-%m-%d %H:%M:%S ')
+                   || coalesce(r.timezone, 'WIB') AS acted_at_local
+        FROM flags f
+        JOIN flag_status s USING (flag_id)
+        LEFT JOIN items i USING (item_key)
+        LEFT JOIN accounts a ON a.account_id = f.account_id
+        LEFT JOIN regions r ON r.code = a.region
+        LEFT JOIN classifications c ON c.id = f.classification_id;
+
+        CREATE OR REPLACE VIEW audit_flags_by_agency AS
+        SELECT week, agency, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed,
+               count(*) FILTER (status = 'escalated') AS escalated
+        FROM audit_flags GROUP BY week, agency;
+
+        CREATE OR REPLACE VIEW audit_flags_by_region AS
+        SELECT week, region, region_name, province, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed,
+               count(*) FILTER (status = 'escalated') AS escalated
+        FROM audit_flags GROUP BY week, region, region_name, province;
+
+        -- Candidate and party names by id (the label auditors read).
+        CREATE OR REPLACE VIEW audit_target_names AS
+        SELECT id, 'candidate' AS target_type,
+               any_value(array_to_string(json_extract_string(people, '$[*]'), ' & ')) AS label
+        FROM candidates GROUP BY id
+        UNION ALL
+        SELECT id, 'party', any_value(json_extract_string(names, '$[0]')) FROM parties GROUP BY id;
+
+        CREATE OR REPLACE VIEW audit_flags_by_candidate AS
+        WITH t AS (
+            SELECT af.week, af.flag_id, af.status,
+                   unnest(json_extract_string(af.targets, '$[*]')) AS target
+            FROM audit_flags af
+        )
+        SELECT t.week, t.target, coalesce(n.target_type, 'other') AS target_type, n.label,
+               count(*) AS flags,
+               count(*) FILTER (t.status = 'pending') AS pending,
+               count(*) FILTER (t.status = 'confirmed') AS confirmed,
+               count(*) FILTER (t.status = 'dismissed') AS dismissed,
+               count(*) FILTER (t.status = 'escalated') AS escalated
+        FROM t LEFT JOIN audit_target_names n ON n.id = t.target
+        GROUP BY t.week, t.target, n.target_type, n.label;
+        """.replace("ZONE_SQL", _ZONE_SQL)
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
@@ -390,4 +462,5 @@ MIGRATIONS: list[Migration] = [
     m007_ops_daemon_crashes,
     m008_ops_region_timezone,
     m009_ops_account_status,
+    m010_ops_audit_views_add_up,
 ]
