@@ -136,12 +136,16 @@ def input_problems(settings: Settings) -> list[Problem]:
     from monitor.app import load_inputs
 
     try:
-        load_inputs(settings)
+        inputs = load_inputs(settings)
     except ConfigError as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:
+            return [Problem(exc.where, p) for p in problems]
         return [Problem(exc.where, exc.what)]
     except AsnMonitorError as exc:
         return [Problem(f"{settings.file}: inputs", str(exc))]
-    return []
+    return [Problem(f"{settings.file}: digest.by_region.{code}", "unknown region code")
+            for code in settings.digest.by_region if code not in inputs.regions]
 
 
 def offline(settings: Settings) -> list[Problem]:

@@ -197,3 +197,10 @@ def test_online_checks_hosts_smtp_and_chromium(config_dir: Path) -> None:
     assert not probes[f"sources.down: http://127.0.0.1:{dead}/"]["ok"]
     assert probes[f"smtp 127.0.0.1:{port}"]["ok"]
     assert probes["chromium chromium"]["ok"], probes["chromium chromium"]["detail"]
+
+
+def test_digest_region_that_does_not_exist(config_dir: Path) -> None:
+    path = write_settings(config_dir, extra={**MATCHER,
+                                             "digest.by_region": {"3299": ["a@bawaslu.example"]}})
+    done = _cli(path, "check")
+    assert done.exit_code == 2 and "digest.by_region.3299: unknown region code" in done.stdout

@@ -237,3 +237,27 @@ def test_unit_does_not_restart_settings_errors_or_crashes() -> None:
     assert unit_values("StartLimitBurst") and unit_values("StartLimitIntervalSec")
     assert unit_values("ReadWritePaths") == ["/var/lib/asn-monitor"]
     assert unit_values("StateDirectory") == ["asn-monitor"]
+
+
+def test_every_secret_the_doc_names_is_read_by_a_setting() -> None:
+    # The doc once named BLUESKY_APP_PASSWORD, which no setting read.
+    secrets_block = next(b for b in doc_blocks("## Install") if any("=" in ln for ln in b)
+                         and all(re.match(r"^[A-Z_]+=", ln) for ln in b))
+    named = {ln.split("=", 1)[0] for ln in secrets_block}
+    settings = (REPO / "deploy" / "asn-monitor.toml").read_text(encoding="utf-8")
+    read = set(re.findall(r'_env = "([A-Z_]+)"', settings))
+    assert named and named <= read, named - read
+
+
+def test_platform_setup_is_in_operations_md() -> None:
+    import sources.connectors  # noqa: F401  (registers every type)
+    from sources.base import TYPES
+
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Platform sources"):]
+    for name, cls in TYPES.items():
+        if name == "file":
+            continue
+        assert f"`{name}`" in section
+        for key in cls.Settings.model_fields:
+            assert f"`{key}`" in section, (name, key)
