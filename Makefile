@@ -8,9 +8,11 @@ CONFIG ?= config/asn-monitor.toml
 .PHONY: run test lint typecheck audit clean system-deps
 
 $(STAMP): pyproject.toml
+	@echo "Installing asn-monitor and its dependencies into $(VENV) (a few minutes the first time)..."
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install --progress-bar on -e '.[test]'
+	@echo "Installed."
 	touch $(STAMP)
 
 # Chromium (evidence cards, digest rendering checks, intake archiving), tmux (interactive
@@ -29,6 +31,7 @@ $(SYSTEM_STAMP):
 system-deps: $(SYSTEM_STAMP)
 
 run: $(STAMP)
+	@echo "One collection cycle over the sample (the first one trains the default model, about 10 s)..."
 	$(BIN)/asn-monitor --config $(CONFIG) run --once
 
 test: $(STAMP) $(SYSTEM_STAMP)

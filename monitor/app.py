@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, InputError
 from monitor.inputs import RegionRegistryView, read_regions, read_registries, read_roster
 from monitor.model import Account, Candidate, Classifier, Party, Region, Registry, Source
-from monitor.pipeline import AccountIndex, Pipeline
+from monitor.pipeline import AccountIndex, Pipeline, require_sources
 from monitor.settings import Settings
 from sources.base import SourceContext, build_source, validate_source
 from storage.store import Store
@@ -69,11 +69,17 @@ def build_classifier(settings: Settings) -> Classifier:
     if c.model in ("transformer", "staged"):  # only a transformer has somewhere else to run
         gpu = GpuServing(resolve_device(c.device, f"{settings.file}: classifier.device"),
                          c.gpu_precision, c.gpu_batch_size, c.torch_compile)
-    transformer = settings.resolve(c.transformer_dir)
+    transformer = settings.transformer_dir
     if c.model in ("transformer", "staged") and not (transformer / "meta.json").exists():
         raise ConfigError(f"{settings.file}: classifier.transformer_dir",
                           f"no trained model in {transformer} (run: asn-monitor train --kind transformer)")
-    linear = settings.resolve(c.model_dir)
+    linear = settings.model_dir
+    if c.model in ("linear", "staged") and not (linear / "meta.json").exists():
+        from classifiers.api import ensure_default_model
+        from monitor.progress import task
+
+        with task("Training the default model (first run only)"):
+            ensure_default_model(linear)
     return build_default_classifier(
         transformer if c.model == "transformer" else linear,
         transformer_dir=transformer if c.model == "staged" else None,
@@ -130,3 +136,13 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
         evidence_files=images,
     )
     return pipeline, inputs
+
+
+def pipeline_for(settings: Settings, only: Sequence[str] = ()) -> Pipeline:
+    """``build_pipeline`` with at least one enabled source, and each of ``only`` among them."""
+    pipeline, _ = build_pipeline(settings)
+    require_sources(pipeline.sources, f"{settings.file}: sources")
+    unknown = sorted(set(only) - {s.name for s in pipeline.sources})
+    if unknown:
+        raise InputError(f"--source {', '.join(unknown)}: no enabled source of that name in {settings.file}")
+    return pipeline

@@ -68,7 +68,17 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_anchor, cli_bench, cli_classify, cli_core, cli_model, cli_ops, cli_review
+    from monitor import (
+        cli_anchor,
+        cli_bench,
+        cli_check,
+        cli_classify,
+        cli_core,
+        cli_model,
+        cli_ops,
+        cli_review,
+        cli_roster,
+    )
 
     cli_core.register(cli)
     cli_classify.register(cli)
@@ -78,6 +88,8 @@ def _register_commands() -> None:
     cli_ops.register(cli)
     cli_anchor.register(cli)
     importlib.import_module("monitor.cli_intake").register(cli)
+    cli_check.register(cli)
+    cli_roster.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="asn-monitor",
                           standalone_mode=False)
     except AsnMonitorError as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:  # several problems in one file: one line each
+            click.echo(f"error: {getattr(exc, 'where', '')}: {len(problems)} problems:", err=True)
+            for line in problems:
+                click.echo("  " + " ".join(str(line).split()), err=True)
+            return exc.exit_code
         # One line, always: multi-line driver messages are folded.
         click.echo("error: " + " ".join(str(exc).split()), err=True)
         return exc.exit_code

@@ -69,7 +69,10 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
                    transformer_dir=transformer_dir, linear_dir=linear_dir,
                    work_dir=work_dir, device=resolve_device(device, "--device"))
     quiet = json_path == "-"
-    result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    from monitor.progress import task
+
+    with task("Benchmarking (figures follow)"):
+        result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
     text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
     if quiet:
         click.echo(text)

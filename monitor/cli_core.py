@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import click
 
+from monitor.app import pipeline_for
 from monitor.cli import CliState, console, emit_json, pass_state, table
-from monitor.errors import InputError
-from monitor.pipeline import CycleStats, require_sources, run_cycle
+from monitor.pipeline import CycleStats, run_cycle
 
 
 @click.command("run")
@@ -20,32 +19,22 @@ from monitor.pipeline import CycleStats, require_sources, run_cycle
 @pass_state
 def run_cmd(state: CliState, once: bool, only: tuple[str, ...], as_json: bool, log_json: bool) -> None:
     """Collect, classify and store: one cycle with --once, else the long-running daemon."""
-    from monitor.app import build_pipeline
+    from monitor.check import preflight, raise_if_failed
 
     settings = state.settings
-    stop = threading.Event()
+    preflight(settings)  # every settings, path and input problem at once, before anything starts
     if not once:
-        from monitor import logs
-        from monitor.daemon import install_signal_handlers
+        from monitor.daemon import start
 
-        # Logging and signals first: a SIGTERM while the pipeline is built still stops cleanly.
-        logs.setup("json" if log_json else settings.daemon.log_format, settings.daemon.log_level)
-        install_signal_handlers(stop)
-    pipeline, _ = build_pipeline(settings)
-    require_sources(pipeline.sources, f"{settings.file}: sources")
-    unknown = sorted(set(only) - {s.name for s in pipeline.sources})
-    if unknown:
-        raise InputError(f"--source {', '.join(unknown)}: no enabled source of that name in {settings.file}")
-    if not once:
-        from monitor.daemon import run_daemon
-
-        run_daemon(settings, pipeline, stop, only=list(only) or None)
+        start(settings, list(only) or None, log_json)
         return
+    pipeline = pipeline_for(settings, only)
     run_id, stats = run_cycle(pipeline, trigger="once", only=list(only) or None)
     if as_json:
         emit_json({"run_id": run_id, "sources": [s.__dict__ for s in stats]})
-        return
-    _print_summary(run_id, stats)
+    else:
+        _print_summary(run_id, stats)
+    raise_if_failed(stats)
 
 
 def _print_summary(run_id: int, stats: list[CycleStats]) -> None:
@@ -75,24 +64,29 @@ def status_cmd(state: CliState, as_json: bool) -> None:
     if as_json:
         emit_json({**report.to_json(), "daemon": daemon})
         return
+    from monitor.localtime import show
+
+    zone = state.settings.review.office_zone or "WIB"  # operators' times: the office's zone
     console.print(table("Tables", ["table", "rows"], sorted(report.counts.items())))
     run = report.last_run
-    if run:
-        console.print(table("Last run", list(run), [list(run.values())]))
+    if run:  # one row per field: 11 columns side by side would not fit a terminal
+        console.print(table("Last run", ["field", "value"],
+                            [(k, show(v, zone, seconds=True) if k.endswith("_at") else v)
+                             for k, v in run.items()]))
     else:
         console.print("No run yet.")
     if report.last_errors:
         console.print(table("Last error per source", ["source", "account", "type", "message", "at"],
-                            [(e["source"], e["account_key"], e["error_type"], e["message"], e["occurred_at"])
-                             for e in report.last_errors]))
+                            [(e["source"], e["account_key"], e["error_type"], e["message"],
+                              show(e["occurred_at"], zone)) for e in report.last_errors]))
+    oldest = report.oldest_pending
     console.print(f"Pending reviews: {report.pending_reviews}"
-                  + (f" (oldest flagged {report.oldest_pending})" if report.oldest_pending else ""),
-                  markup=False)
+                  + (f" (oldest flagged {show(oldest, zone)})" if oldest else ""), markup=False)
     if report.renames:
         console.print(table("Handle changes", ["account", "platform", "old", "new", "seen"],
                             [(r["account_id"], r["platform"], r["old_handle"], r["new_handle"],
-                              r["seen_at"]) for r in report.renames]))
-    print_daemon_status(daemon)
+                              show(r["seen_at"], zone)) for r in report.renames]))
+    print_daemon_status(daemon, zone)
 
 
 @click.group("accounts")
@@ -102,22 +96,40 @@ def accounts_group() -> None:
 
 @accounts_group.command("import")
 @click.argument("roster", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="The file is the whole roster: accounts not in it are deactivated.")
+@click.option("--yes", is_flag=True, help="With --replace: apply the changes shown.")
+@click.option("--by", default=None, help="Who makes the change (kept in the history).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_state
-def accounts_import(state: CliState, roster: Path, as_json: bool) -> None:
-    """Import a roster CSV (account_id,name,nip,agency,region,platform,handle)."""
+def accounts_import(state: CliState, roster: Path, replace: bool, yes: bool, by: str | None,
+                    as_json: bool) -> None:
+    """Import a roster CSV (account_id,name,nip,agency,region,platform,handle).
+
+    Comma, semicolon or tab separated; NIPs may contain spaces or dots. Every bad row
+    is listed. With --replace, shows what it would add, change and deactivate; --yes applies.
+    """
     from monitor.app import open_store
+    from monitor.cli_roster import print_plan
     from monitor.inputs import read_regions, read_roster
+    from monitor.roster import apply_import, plan_import
 
     settings = state.settings
     regions = read_regions(settings.resolve(settings.inputs.regions))
     accounts = read_roster(roster, regions)
     store = open_store(settings)
-    store.save_regions(regions.values())
-    people, handles = store.save_roster(accounts)
-    if as_json:
-        emit_json({"rows": len(accounts), "people": people, "new_handles": handles})
+    plan = plan_import(store, accounts, replace)
+    if replace and not yes:
+        print_plan(plan, as_json, applied=False)
         return
+    store.save_regions(regions.values())
+    people, handles = apply_import(store, plan, roster.name, by)
+    if as_json:
+        emit_json({"rows": len(accounts), "people": people, "new_handles": handles,
+                   **({"plan": plan.to_json()} if replace else {})})
+        return
+    if replace:
+        print_plan(plan, False, applied=True)
     console.print(f"Imported {len(accounts)} rows: {people} people, {handles} new handles.",
                   markup=False)
 
@@ -128,16 +140,21 @@ def accounts_import(state: CliState, roster: Path, as_json: bool) -> None:
 def accounts_list(state: CliState, as_json: bool) -> None:
     """List monitored accounts with their current handle and stable id."""
     from monitor.app import open_store
+    from storage.roster import inactive
 
-    rows = open_store(state.settings).current_handles()
-    data = [{**r.account.__dict__, "platform_user_id": r.platform_user_id} for r in rows]
+    store = open_store(state.settings)
+    off = inactive(store.db)
+    rows = store.current_handles()
+    data = [{**r.account.__dict__, "platform_user_id": r.platform_user_id,
+             "active": r.account.account_id not in off} for r in rows]
     if as_json:
         emit_json(data)
         return
     console.print(table("Accounts", ["account", "name", "agency", "region", "platform", "handle",
-                                     "stable id"],
+                                     "stable id", "active"],
                         [(d["account_id"], d["name"], d["agency"], d["region"], d["platform"],
-                          d["handle"], d["platform_user_id"]) for d in data]))
+                          d["handle"], d["platform_user_id"], "yes" if d["active"] else "NO")
+                         for d in data]))
 
 
 @click.group("registry")

@@ -74,12 +74,16 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
         resolved = resolve_device(device or c.device, where)
     params = {"time_budget_s": time_budget, "micro_batch_size": micro_batch_size,
               "compile": c.torch_compile if compile_ is None else compile_}
-    folder = out_dir or settings.resolve(c.model_dir if kind == "linear" else c.transformer_dir)
+    folder = out_dir or (settings.model_dir if kind == "linear" else settings.transformer_dir)
     extra = [] if without_reviews else reviewed_examples(settings)
     log = None if as_json else (lambda line: console.print(line, markup=False))
-    report = train(kind, folder, extra, base_model=base_model, epochs=epochs,  # type: ignore[arg-type]
-                   log=log, device=resolved,
-                   params={k: v for k, v in params.items() if v is not None and kind == "transformer"})
+    from monitor.progress import task
+
+    with task(f"Training the {kind} model"):
+        report = train(kind, folder, extra, base_model=base_model,  # type: ignore[arg-type]
+                       epochs=epochs, log=log, device=resolved,
+                       params={k: v for k, v in params.items()
+                               if v is not None and kind == "transformer"})
     data = {**report.to_json(), "reviewed_examples": len(extra)}
     if as_json:
         emit_json(data)
@@ -114,7 +118,7 @@ def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, .
 
     settings = state.settings
     c = settings.classifier
-    folder = model_dir or settings.resolve(c.model_dir if c.model != "transformer" else c.transformer_dir)
+    folder = model_dir or (settings.model_dir if c.model != "transformer" else settings.transformer_dir)
     if model_dir is None and c.model == "linear":
         from classifiers.api import ensure_default_model
 

@@ -14,7 +14,7 @@ import click
 
 from monitor.cli import CliState, console, emit_json, pass_state, table
 from monitor.errors import DeliveryError, InputError
-from storage.digest import JAKARTA, Scope
+from storage.digest import Scope
 
 
 def _db(state: CliState) -> Any:
@@ -158,15 +158,23 @@ def sql_cmd(state: CliState, statement: str, fmt: str) -> None:
               help="Last day (WIB, inclusive) of flags to export.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write flags, items, classifications, reviews and evidence files into.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Replace names, NIPs, handles and URLs with stable keyed hashes (key: "
+                   "$ASN_MONITOR_PSEUDONYM_KEY, or [audit] pseudonym_key_env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 @pass_state
 def export_cmd(state: CliState, fmt: str, since: datetime | None, until: datetime | None, out: Path,
-               as_json: bool) -> None:
-    """Export flags with their items, classifications, reviews and evidence metadata."""
-    from storage.audit import export
+               pseudonymise: bool, as_json: bool) -> None:
+    """Export flags (with names, agencies, regions, candidates) and their items, reviews, evidence."""
+    from monitor.audit_export import pseudonymiser
+    from monitor.progress import task
+    from storage.audit import EXPORT_TABLES, export
 
-    written = export(_read_only_db(state), out, fmt,  # type: ignore[arg-type]
-                     since.date() if since else None, until.date() if until else None)
+    hasher = pseudonymiser(state.settings) if pseudonymise else None
+    with task("Exporting tables", total=len(EXPORT_TABLES)) as advance:
+        written = export(_read_only_db(state), out, fmt,  # type: ignore[arg-type]
+                         since.date() if since else None, until.date() if until else None,
+                         on_table=lambda _t: advance(), pseudonymise=hasher)
     if as_json:
         emit_json({t: {"path": str(p), "rows": n} for t, (p, n) in written.items()})
         return
@@ -186,10 +194,12 @@ def retention_group() -> None:
 @pass_state
 def retention_run(state: CliState, days: int | None, as_json: bool) -> None:
     """Purge text and raw bytes of unflagged items first seen more than raw_days ago."""
+    from monitor.progress import task
     from storage.audit import purge_unflagged
 
     raw_days = days or state.settings.retention.raw_days
-    result = purge_unflagged(_db(state), raw_days)
+    with task("Purging unflagged content"):
+        result = purge_unflagged(_db(state), raw_days)
     if as_json:
         emit_json({"raw_days": raw_days, "cutoff": result.cutoff.isoformat(),
                    "items_purged": result.items_purged, "raw_purged": result.raw_purged})
@@ -207,33 +217,40 @@ def daemon_status(state: CliState) -> dict[str, Any]:
     db = _db(state)
     ds = DaemonState(db)
     return {"heartbeat": ds.heartbeat(), "jobs": [j.to_json() for j in ds.jobs()],
+            "crashes": ds.crashes(hours=24),
             "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)]}
 
 
-def _wib(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    return datetime.fromisoformat(iso).astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
+def print_daemon_status(info: dict[str, Any], zone: str = "WIB") -> None:
+    """Print what ``daemon_status`` returned (times in ``zone``, named)."""
+    from monitor.localtime import show
 
-
-def print_daemon_status(info: dict[str, Any]) -> None:
-    """Print what ``daemon_status`` returned."""
     hb = info["heartbeat"]
     if hb is None:
         console.print("Daemon: never ran.")
     else:
-        state = f"stopped {hb['stopped_at']}" if hb["stopped_at"] else f"last heartbeat {hb['beat_at']}"
-        console.print(f"Daemon: pid {hb['pid']} on {hb['host']}, started {hb['started_at']}, {state}",
+        state = (f"stopped {show(hb['stopped_at'], zone, True)}" if hb["stopped_at"]
+                 else f"last heartbeat {show(hb['beat_at'], zone, True)}")
+        console.print(f"Daemon: pid {hb['pid']} on {hb['host']}, started "
+                      f"{show(hb['started_at'], zone, True)}, {state}", markup=False)
+    crashes = info.get("crashes") or {}
+    if crashes.get("count"):
+        console.print(f"Daemon CRASHED {crashes['count']} times in the last {crashes['hours']:g} h; "
+                      f"last at {show(crashes['last_at'], zone, True)}: {crashes['last_error']}",
                       markup=False)
     if info["jobs"]:
-        console.print(table("Jobs (times in WIB)", ["job", "schedule", "next run", "last status",
-                                                   "last finished"],
-                            [(j["job_id"], j["schedule"], _wib(j["next_run_at"]) or "-",
-                              j["last_status"], _wib(j["last_finished_at"])) for j in info["jobs"]]))
+        console.print(table(f"Jobs (times in {zone})", ["job", "schedule", "next run", "status",
+                                                       "last finished"],
+                            [(j["job_id"], j["schedule"], show(j["next_run_at"], zone),
+                              j["last_status"], show(j["last_finished_at"], zone))
+                             for j in info["jobs"]]))
+        for j in info["jobs"]:
+            if j["last_status"] == "failed" and j["last_error"]:
+                console.print(f"job {j['job_id']} failed: {j['last_error']}", markup=False)
     if info["digests"]:
         console.print(table("Recent digests", ["week", "audience", "status", "attempts", "sent at"],
-                            [(d["week"], d["audience"], d["status"], d["attempts"], d["sent_at"])
-                             for d in info["digests"]]))
+                            [(d["week"], d["audience"], d["status"], d["attempts"],
+                              show(d["sent_at"], zone)) for d in info["digests"]]))
 
 
 def register(cli: click.Group) -> None:

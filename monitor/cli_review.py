@@ -36,22 +36,23 @@ def _filters(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--kind", type=click.Choice(["post", "reply", "quote", "repost", "like"]),
                      default=None, help="Only this kind of act."),
         click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="Only acts on or after this date (YYYY-MM-DD, UTC)."),
+                     help="Only acts on or after this date (YYYY-MM-DD, in the ASN's local zone "
+                          "or [review] office_zone)."),
         click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="Only acts on or before this date (YYYY-MM-DD, UTC)."),
+                     help="Only acts on or before this date (YYYY-MM-DD, local as --since)."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def _flt(status: str = "pending", **kw: Any) -> QueueFilter:
+def _flt(status: str = "pending", zone: str | None = None, **kw: Any) -> QueueFilter:
     def day(v: Any) -> date | None:
         return v.date() if v is not None else None
 
     return QueueFilter(status=status, election=kw.get("election"), agency=kw.get("agency"),
                        region=kw.get("region"), platform=kw.get("platform"), kind=kw.get("kind"),
-                       since=day(kw.get("since")), until=day(kw.get("until")))
+                       since=day(kw.get("since")), until=day(kw.get("until")), zone=zone)
 
 
 def _service(state: CliState) -> ReviewService:
@@ -91,7 +92,7 @@ def review_group(ctx: click.Context, state: CliState, reviewer: str | None, as_j
 
     svc = _service(state)
     who = reviewer_identity(reviewer, state.settings)
-    decisions = run_session(svc, who, _flt(**filters), console)
+    decisions = run_session(svc, who, _flt(zone=state.settings.review.office_zone, **filters), console)
     if as_json:
         emit_json([r.to_json() for r in decisions])
 
@@ -107,20 +108,24 @@ def review_group(ctx: click.Context, state: CliState, reviewer: str | None, as_j
 def queue_cmd(state: CliState, status: str, limit: int, no_groups: bool, as_json: bool,
               **filters: Any) -> None:
     """Pending flags, highest score first, with their near-duplicate groups."""
-    q = _service(state).queue(_flt(status, **filters), with_groups=not no_groups)
+    from monitor.localtime import local, zone_of
+
+    office = state.settings.review.office_zone
+    q = _service(state).queue(_flt(status, office, **filters), with_groups=not no_groups)
     if as_json:
         emit_json(q.to_json())
         return
     t = Table(title=f"Review queue ({len(q.rows)} {status}; grouping: {q.method})",
               title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
     for col, width in (("id", 4), ("score", 5), ("group", 6), ("kind", 6), ("platform", 8),
-                       ("ASN", 16), ("region", 6), ("date", 10)):
+                       ("ASN", 16), ("region", 6), ("date (local)", 15)):
         t.add_column(col, no_wrap=True, min_width=width)
     t.add_column("text", no_wrap=True, overflow="ellipsis", ratio=1)
     for r in q.rows[:limit]:
         group = f"G{r.group}×{r.group_size}" if r.group is not None else ""
         t.add_row(str(r.flag_id), f"{r.score:.2f}", group, r.kind, r.platform,
-                  Text(_snippet(r.name or "?", 16)), r.region or "", r.created_at.date().isoformat(),
+                  Text(_snippet(r.name or "?", 16)), r.region or "",
+                  f"{local(r.created_at, zone_of(r.region, office)):%Y-%m-%d} {zone_of(r.region, office)}",
                   Text(_snippet(r.text or r.subject_text, 80)))
     console.print(t)
     if len(q.rows) > limit:
@@ -130,7 +135,8 @@ def queue_cmd(state: CliState, status: str, limit: int, no_groups: bool, as_json
 def print_card(detail: FlagDetail) -> None:
     """The evidence card in the terminal (all values printed as text, never as markup)."""
     item, acc = detail.item, detail.account
-    from monitor.model import skb_category
+    from monitor.evidence import local_time
+    from monitor.model import region_zone, skb_category
 
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
@@ -140,7 +146,7 @@ def print_card(detail: FlagDetail) -> None:
         ("ASN", f"{acc.get('name')}   NIP {acc.get('nip')}"),
         ("Agency", f"{acc.get('agency')}   region {acc.get('region')}"),
         ("Account", f"{item.get('platform')} @{item.get('actor')}"),
-        ("Time", str(item.get("created_at"))),
+        ("Time", local_time(item.get("created_at"), region_zone(acc.get("region")))),
         ("Link", str(item.get("url") or "-")),
         ("Act", f"{item.get('kind')} (SKB: {skb_category(str(item.get('kind')))})   "
                 f"stance {detail.stance} -> {', '.join(detail.targets) or '-'}"),

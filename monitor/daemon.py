@@ -38,6 +38,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__
-from monitor.errors import AsnMonitorError, ConfigError
+from monitor.errors import AsnMonitorError, ConfigError, InternalError
 from monitor.logs import event
 from monitor.pipeline import Pipeline, run_cycle
 from monitor.settings import Settings
@@ -92,6 +93,8 @@ class Daemon:
     def _poll(self, name: str) -> None:
         if self.stop.is_set():
             return
+        from monitor.check import raise_if_failed
+
         run_id, stats = run_cycle(self.pipeline, trigger="daemon", stop=self.stop, only=[name])
         for s in stats:
             event(log, "cycle_done", run=run_id, source=s.source, pages=s.pages, seen=s.seen,
@@ -99,6 +102,8 @@ class Daemon:
                   errors=len(s.errors), interrupted=self.stop.is_set())
             for line in s.errors[:20]:
                 event(log, "source_error", logging.WARNING, run=run_id, source=s.source, error=line)
+        if not self.stop.is_set():
+            raise_if_failed(stats)  # job_failed (an error) and "failed" in status' job table
 
     def _digest(self) -> None:
         from monitor.digest import audiences, due_week, schedule_trigger, send_week
@@ -152,9 +157,8 @@ class Daemon:
                 return
             for job in self.scheduler.get_jobs():
                 self.state.set_next_run(job.id, job.next_run_time)
-        path = self.settings.daemon.heartbeat_file
-        if path is not None:
-            target = self.settings.resolve(path)
+        target = self.settings.heartbeat_path
+        if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(target.suffix + ".tmp")
             tmp.write_text(beat.isoformat() + "\n", encoding="utf-8")
@@ -320,6 +324,43 @@ def run_daemon(settings: Settings, pipeline: Pipeline, stop: threading.Event | N
         if threading.current_thread() is threading.main_thread():
             install_signal_handlers(stop)
     Daemon(settings, pipeline, stop, only=only).run()
+
+
+def start(settings: Settings, only: Sequence[str] | None = None, log_json: bool = False) -> None:
+    """``asn-monitor run``: logging and signals, the pipeline, then the daemon until stopped.
+
+    An unexpected exception is logged with its traceback, recorded for ``status``
+    and becomes ``InternalError`` (exit 70, which the systemd unit does not restart).
+    """
+    from monitor import logs
+    from monitor.app import pipeline_for
+
+    # Logging and signals first: a SIGTERM while the pipeline is built still stops cleanly.
+    logs.setup("json" if log_json else settings.daemon.log_format, settings.daemon.log_level)
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    try:
+        run_daemon(settings, pipeline_for(settings, only or ()), stop, only=only)
+    except AsnMonitorError as exc:
+        event(log, "daemon_failed", logging.ERROR, error=str(exc), exit_code=exc.exit_code)
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.exception("daemon_crashed", extra={"asn_fields": {"error": error}})
+        _record_crash(settings, error, traceback.format_exc())
+        raise InternalError(f"daemon crashed: {error} (traceback in the log)") from exc
+
+
+def _record_crash(settings: Settings, error: str, trace: str) -> None:
+    # Best effort: the crash may be the database itself; the log has it either way.
+    try:
+        from storage.store import Store
+
+        store = Store(settings.db_path, lock_timeout=5)
+        DaemonState(store.db).record_crash(os.getpid(), socket.gethostname(), __version__, error,
+                                           trace)
+    except Exception as exc:
+        event(log, "crash_not_recorded", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
 
 
 def heartbeat_age(path: Path) -> float | None:

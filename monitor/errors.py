@@ -14,11 +14,12 @@
     ├── ReviewError                 a review decision is not allowed (e.g. escalate unconfirmed)
     ├── ChainBroken                 verify found evidence or a decision changed after it was chained
     ├── DeliveryError               the digest email could not be sent; recorded, retried later
-    └── TimestampError              a TSA could not stamp, or a timestamp token does not check out
-    └── ArchiveError                a reported URL could not be archived; nothing was stored
-        ├── ArchiveRefused          private/loopback address or not http(s), at any hop
-        ├── ArchiveTimeout          the page did not finish loading in time
-        └── ArchiveTooLarge         past the size or redirect bound
+    ├── TimestampError              a TSA could not stamp, or a timestamp token does not check out
+    ├── ArchiveError                a reported URL could not be archived; nothing was stored
+    │   ├── ArchiveRefused          private/loopback address or not http(s), at any hop
+    │   ├── ArchiveTimeout          the page did not finish loading in time
+    │   └── ArchiveTooLarge         past the size or redirect bound
+    └── InternalError               an unexpected exception, logged with its traceback (exit 70)
 
 Only ``monitor.cli`` turns these into messages and exit codes. Each error's
 ``str()`` is one line that says what was wrong and where.
@@ -113,6 +114,8 @@ class DeliveryError(AsnMonitorError):
 
 class TimestampError(AsnMonitorError):
     """A TSA could not be reached, refused the request, or returned a token that does not check out."""
+
+
 class ArchiveError(AsnMonitorError):
     """A reported URL could not be archived (nothing of the report was stored)."""
 
@@ -129,3 +132,21 @@ class ArchiveTimeout(ArchiveError):
 
 class ArchiveTooLarge(ArchiveError):
     """The page (or its redirect chain) went past the size or redirect bound."""
+
+
+class InternalError(AsnMonitorError):
+    """An unexpected exception (a bug or a broken environment), logged with its traceback.
+
+    Its exit code is one the systemd unit does not restart on, so a crash loop stops
+    after one start instead of repeating every 30 seconds.
+    """
+
+    exit_code = 70  # EX_SOFTWARE
+
+
+class ConfigProblems(ConfigError):
+    """Several problems in one file (e.g. every bad roster row), all listed in ``problems``."""
+
+    def __init__(self, where: str, problems: list[str]) -> None:
+        super().__init__(where, f"{len(problems)} problems: " + "; ".join(problems))
+        self.problems = problems

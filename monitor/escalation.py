@@ -39,7 +39,7 @@ from monitor.anchoring import head_now, package_files
 from monitor.errors import ReviewError
 from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make_private_dir, write_private
 from monitor.i18n import t
-from monitor.model import skb_category
+from monitor.model import region_zone, skb_category
 from storage.evidence import raw_body
 from storage.intake import reports_of_flag
 
@@ -97,7 +97,8 @@ def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str,
         m=lambda key, **kw: t(key, lang, **kw), d=detail, item=detail.item, account=detail.account,
         subject=detail.item.get("subject") or None, skb=t(f"category.{category}", lang),
         stance=t(f"stance.{detail.stance}", lang), reviews=reviews, reviewer=reviewer, now=now,
-        route_kasn=t("esc.kasn", lang), reports=reports or [])
+        route_kasn=t("esc.kasn", lang), reports=reports or [],
+        zone=region_zone(detail.account.get("region")))
 
 
 def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path | None,

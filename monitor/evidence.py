@@ -40,7 +40,7 @@ import jinja2
 
 from monitor import i18n
 from monitor.i18n import t
-from monitor.model import Item, skb_category
+from monitor.model import Item, region_zone, skb_category
 from monitor.safe_fetch import FetchRefused, Resolver, SafeFetcher
 from monitor.settings import ReviewSettings
 from storage.db import Database
@@ -250,15 +250,16 @@ def safe_href(url: Any) -> str | None:
     return None
 
 
-def local_time(value: str | datetime | None) -> str:
-    """A timestamp as ``YYYY-MM-DD HH:MM WIB (UTC ...)``."""
+def local_time(value: str | datetime | None, zone: str = "WIB") -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM:SS WITA (UTC ...)`` in ``zone`` (WIB, WITA or WIT)."""
+    from monitor.localtime import show
+
     if value is None:
         return ""
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    wib = when.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB")
-    return f"{wib} ({when.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')})"
+    return f"{show(when, zone, seconds=True)} ({when.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')})"
 
 
 def _environment() -> jinja2.Environment:
@@ -292,6 +293,7 @@ def card_html(detail: FlagDetail, root: Path, lang: str = i18n.DEFAULT) -> str:
         stance=t(f"stance.{detail.stance}", lang) if detail.stance else "",
         evidence_link=evidence_link, generated=datetime.now(UTC), archive=item.get("archive"),
         snapshot=next((f for f in detail.files if f["role"] == "archive_mhtml"), None),
+        zone=region_zone(detail.account.get("region")),  # the ASN's local time, zone named
     )
 
 

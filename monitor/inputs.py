@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,18 +18,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ConfigProblems
 from monitor.model import Account, Candidate, Election, Item, Party, Region, Registry
 
 ROSTER_COLUMNS = ("account_id", "name", "nip", "agency", "region", "platform", "handle")
 REGION_COLUMNS = ("code", "name", "level", "province")
+TIMEZONES = ("WIB", "WITA", "WIT")
 PLATFORMS = frozenset({"bluesky", "mastodon", "x"})
 LEVELS = frozenset({"national", "province", "regency", "city"})
 _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
+def _read_csv(path: Path, columns: Sequence[str],
+              optional: Sequence[str] = ()) -> Iterable[tuple[int, dict[str, str]]]:
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -36,10 +39,11 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[st
     with handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
-        if tuple(header) != tuple(columns):
+        if tuple(header) != tuple(columns) and tuple(header) != (*columns, *optional):
             raise ConfigError(
                 f"{path}:1", f"header must be {','.join(columns)} (found {','.join(header)})"
             )
+        columns = header
         try:
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
@@ -54,7 +58,9 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[st
 def read_regions(path: Path) -> dict[str, Region]:
     """The region table, by code."""
     regions: dict[str, Region] = {}
-    for line, row in _read_csv(path, REGION_COLUMNS):
+    from monitor.localtime import province_zone
+
+    for line, row in _read_csv(path, REGION_COLUMNS, ("timezone",)):
         where = f"{path}:{line}"
         if row["level"] not in ("province", "regency", "city"):
             raise ConfigError(where, f"level must be province, regency or city, not {row['level']!r}")
@@ -62,7 +68,11 @@ def read_regions(path: Path) -> dict[str, Region]:
             raise ConfigError(where, "code and name are required")
         if row["code"] in regions:
             raise ConfigError(where, f"duplicate region code {row['code']!r}")
-        regions[row["code"]] = Region(row["code"], row["name"], row["level"], row["province"])  # type: ignore[arg-type]
+        zone = row.get("timezone") or province_zone(row["province"])
+        if zone not in TIMEZONES:
+            raise ConfigError(where, f"timezone must be WIB, WITA or WIT, not {zone!r}")
+        regions[row["code"]] = Region(row["code"], row["name"], row["level"],  # type: ignore[arg-type]
+                                      row["province"], zone)  # type: ignore[arg-type]
     for region in regions.values():
         if region.province not in regions:
             raise ConfigError(str(path), f"region {region.code}: unknown province {region.province!r}")
@@ -70,32 +80,85 @@ def read_regions(path: Path) -> dict[str, Region]:
 
 
 def read_roster(path: Path, regions: Mapping[str, Region]) -> list[Account]:
-    """The monitored accounts, one per row (a person may have a row per platform)."""
+    """The monitored accounts, one per row (a person may have a row per platform).
+
+    Every bad row is reported at once (``ConfigProblems``). The delimiter (comma,
+    semicolon as Excel writes in an Indonesian locale, or tab) is detected, an Excel
+    byte-order mark ignored, and NIPs written with spaces or dots normalised.
+    """
     accounts: list[Account] = []
+    problems: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for line, row in _read_csv(path, ROSTER_COLUMNS):
+    for line, row in _roster_rows(path, problems):
         where = f"{path}:{line}"
-        for column in ROSTER_COLUMNS:
-            if not row[column]:
-                raise ConfigError(where, f"{column} is empty")
-        if not _ID.match(row["account_id"]):
-            raise ConfigError(where, f"account_id {row['account_id']!r} has unsafe characters")
-        if not _NIP.match(row["nip"]):
-            raise ConfigError(where, f"nip must be 18 digits, not {row['nip']!r}")
-        if row["platform"] not in PLATFORMS:
-            raise ConfigError(where, f"platform must be one of {sorted(PLATFORMS)}, not {row['platform']!r}")
-        if row["region"] not in regions:
-            raise ConfigError(where, f"unknown region code {row['region']!r}")
-        handle = row["handle"].lstrip("@")
-        key = (row["platform"], handle.lower())
+        try:
+            account = _roster_account(row, regions)
+        except ValueError as exc:
+            problems.append((where, str(exc)))
+            continue
+        key = (account.platform, account.handle.lower())
         if key in seen:
-            raise ConfigError(where, f"handle {handle!r} on {row['platform']} is listed twice")
+            problems.append((where, f"handle {account.handle!r} on {account.platform} is listed twice"))
+            continue
         seen.add(key)
-        accounts.append(
-            Account(row["account_id"], row["name"], row["nip"], row["agency"], row["region"],
-                    row["platform"], handle)
-        )
+        accounts.append(account)
+    if len(problems) == 1:
+        raise ConfigError(*problems[0])
+    if problems:
+        raise ConfigProblems(str(path), [f"line {w.rsplit(':', 1)[1]}: {m}" for w, m in problems])
     return accounts
+
+
+def normalise_nip(nip: str) -> str:
+    """``19870101 201001 1 001`` or ``19870101.201001.1.001`` -> ``198701012010011001``."""
+    return re.sub(r"[\s.]", "", nip)
+
+
+def _roster_account(row: dict[str, str], regions: Mapping[str, Region]) -> Account:
+    for column in ROSTER_COLUMNS:
+        if not row[column]:
+            raise ValueError(f"{column} is empty")
+    nip = normalise_nip(row["nip"])
+    if not _ID.match(row["account_id"]):
+        raise ValueError(f"account_id {row['account_id']!r} has unsafe characters")
+    if not _NIP.match(nip):
+        raise ValueError(f"nip must be 18 digits, not {row['nip']!r}")
+    if row["platform"] not in PLATFORMS:
+        raise ValueError(f"platform must be one of {sorted(PLATFORMS)}, not {row['platform']!r}")
+    if row["region"] not in regions:
+        raise ValueError(f"unknown region code {row['region']!r}")
+    return Account(row["account_id"], row["name"], nip, row["agency"], row["region"],
+                   row["platform"], row["handle"].lstrip("@"))
+
+
+def detect_delimiter(header: str) -> str:
+    """The roster's delimiter: the most frequent of comma, semicolon and tab in its header."""
+    return max((",", ";", "\t"), key=header.count)
+
+
+def _roster_rows(path: Path, problems: list[tuple[str, str]]) -> Iterable[tuple[int, dict[str, str]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"not UTF-8 (save the CSV as UTF-8): {exc}") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text.split("\n", 1)[0]))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        if tuple(header) != ROSTER_COLUMNS:
+            raise ConfigError(f"{path}:1", f"header must be {','.join(ROSTER_COLUMNS)} "
+                                           f"(found {','.join(header)})")
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(ROSTER_COLUMNS):
+                problems.append((f"{path}:{reader.line_num}",
+                                 f"expected {len(ROSTER_COLUMNS)} columns, found {len(values)}"))
+                continue
+            yield reader.line_num, {k: v.strip() for k, v in zip(ROSTER_COLUMNS, values, strict=True)}
+    except csv.Error as exc:
+        raise ConfigError(f"{path}:{reader.line_num}", f"not valid CSV: {exc}") from None
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:

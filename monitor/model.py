@@ -184,6 +184,7 @@ class Region:
     name: str
     level: Literal["province", "regency", "city"]
     province: str
+    timezone: Literal["WIB", "WITA", "WIT"] = "WIB"
 
 
 @dataclass(frozen=True)
@@ -317,3 +318,17 @@ class Classifier(Protocol):
 def skb_category(kind: str) -> str:
     """The SKB act that an item of ``kind`` is (posting, commenting, sharing, liking)."""
     return SKB_CATEGORY.get(kind, "posting")
+
+
+# Indonesia's time zones by province code (the statutory division); every other province is WIB.
+WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
+WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
+ZONE_NAMES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+
+
+def region_zone(region: str | None) -> str:
+    """WIB, WITA or WIT of a region code (a province's, regency's or city's): its province's zone."""
+    province = (region or "")[:2]
+    if province in WITA_PROVINCES:
+        return "WITA"
+    return "WIT" if province in WIT_PROVINCES else "WIB"

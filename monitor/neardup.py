@@ -99,6 +99,9 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+EMBED_CHUNK = 256  # texts per progress step (the encoder batches 64 at a time inside)
+
+
 def _vectors(usable: Sequence[tuple[int, str]], model: str, cache: EmbeddingCache | None
              ) -> tuple[np.ndarray, str]:
     known = cache.load(model, [f for f, _ in usable]) if cache is not None else {}
@@ -107,12 +110,18 @@ def _vectors(usable: Sequence[tuple[int, str]], model: str, cache: EmbeddingCach
     missing = [(f, t) for f, t in usable if f not in vectors]
     method = f"sentence-transformers:{model}"
     if missing:
-        fresh, method = embed([t for _, t in missing], model)
-        if method.startswith("tfidf"):
-            # TF-IDF vectors depend on the whole corpus: never mixed with cached ones.
-            return _tfidf([t for _, t in usable]), method
-        for (f, _), vec in zip(missing, fresh, strict=True):
-            vectors[f] = vec
+        from monitor.progress import task
+
+        with task("Embedding flag texts", total=len(missing)) as advance:
+            for start in range(0, len(missing), EMBED_CHUNK):
+                chunk = missing[start:start + EMBED_CHUNK]
+                fresh, method = embed([t for _, t in chunk], model)
+                if method.startswith("tfidf"):
+                    # TF-IDF vectors depend on the whole corpus: never mixed with cached ones.
+                    return _tfidf([t for _, t in usable]), method
+                for (f, _), vec in zip(chunk, fresh, strict=True):
+                    vectors[f] = vec
+                advance(len(chunk))
         if cache is not None:
             cache.save(model, [(f, _sha(t), [float(x) for x in vectors[f]]) for f, t in missing])
     return np.asarray([vectors[f] for f, _ in usable], dtype=np.float32), method

@@ -313,7 +313,7 @@ def run_cycle(p: Pipeline, trigger: str = "once", stop: threading.Event | None =
               only: Sequence[str] | None = None) -> tuple[int, list[CycleStats]]:
     """One full cycle over every (or ``only`` the named) source; returns (run id, stats)."""
     run_id = p.store.begin_run(trigger)
-    index = AccountIndex.build(p.store.current_handles())
+    index = AccountIndex.build(p.store.current_handles(active_only=True))
     view = p.registries(index)
     all_stats: list[CycleStats] = []
     status = "ok"

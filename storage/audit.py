@@ -8,6 +8,7 @@ table with DuckDB's own COPY. ``purge_unflagged`` is the retention pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,26 +68,43 @@ def _ts(d: date) -> str:
 
 
 # Each export query reads the chosen flags from the CHOSEN subquery (filled in below).
-_EXPORTS = {
-    "flags": "SELECT f.*, s.status, s.decided_at AS status_at FROM flags f "
-             "JOIN flag_status s USING (flag_id) WHERE f.flag_id IN (SELECT flag_id FROM (CHOSEN)) "
-             "ORDER BY f.flag_id",
-    "items": "SELECT i.* FROM items i WHERE i.item_key IN (SELECT item_key FROM (CHOSEN)) "
-             "ORDER BY i.item_key",
-    "classifications": "SELECT c.* FROM classifications c WHERE c.item_key IN "
-                       "(SELECT item_key FROM (CHOSEN)) ORDER BY c.id",
-    "reviews": "SELECT r.* FROM reviews r WHERE r.flag_id IN (SELECT flag_id FROM (CHOSEN)) "
-               "ORDER BY r.review_id",
-    # Metadata only: the evidence hashes and where the raw bytes came from, not the bytes.
-    "evidence": "SELECT e.evidence_id, e.flag_id, e.item_key, e.sha256, e.raw_sha256, e.created_at, "
-                "r.size AS raw_size, r.source_url, r.status AS http_status, r.fetched_at, "
-                "r.connector, r.connector_version, r.purged_at AS raw_purged_at "
-                "FROM evidence e LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256 "
-                "WHERE e.flag_id IN (SELECT flag_id FROM (CHOSEN)) ORDER BY e.evidence_id",
-}
+# ``p`` wraps a column that names or identifies a person when the export is pseudonymised.
+def _exports(p: Callable[[str], str]) -> dict[str, str]:
+    target_names = ("(SELECT string_agg(coalesce(n.label, u.t), '; ' ORDER BY u.t) FROM "
+                    "(SELECT unnest(json_extract_string(f.targets, '$[*]')) AS t) u "
+                    "LEFT JOIN audit_target_names n ON n.id = u.t)")
+    return {
+        "flags": "SELECT f.*, s.status, s.decided_at AS status_at, "  # noqa: S608
+                 f"{p('a.name')} AS account_name, {p('a.nip')} AS nip, a.agency, a.region, "
+                 "af.region_name, af.province, pr.name AS province_name, af.timezone, "
+                 f"af.flagged_at_local, af.acted_at_local, {target_names} AS target_names "
+                 "FROM flags f JOIN flag_status s USING (flag_id) "
+                 "LEFT JOIN accounts a ON a.account_id = f.account_id "
+                 "LEFT JOIN audit_flags af USING (flag_id) "
+                 "LEFT JOIN regions pr ON pr.code = af.province "
+                 "WHERE f.flag_id IN (SELECT flag_id FROM (CHOSEN)) ORDER BY f.flag_id",
+        "items": f"SELECT i.* REPLACE ({p('i.actor')} AS actor, {p('i.actor_id')} AS actor_id, "  # noqa: S608
+                 f"{p('i.url')} AS url, {p('i.extra')} AS extra) FROM items i "
+                 "WHERE i.item_key IN (SELECT item_key FROM (CHOSEN)) ORDER BY i.item_key",
+        "classifications": "SELECT c.* FROM classifications c WHERE c.item_key IN "
+                           "(SELECT item_key FROM (CHOSEN)) ORDER BY c.id",
+        "reviews": "SELECT r.* FROM reviews r WHERE r.flag_id IN (SELECT flag_id FROM (CHOSEN)) "
+                   "ORDER BY r.review_id",
+        # Metadata only: the evidence hashes and where the raw bytes came from, not the bytes.
+        "evidence": "SELECT e.evidence_id, e.flag_id, e.item_key, e.sha256, e.raw_sha256, "  # noqa: S608
+                    f"e.created_at, r.size AS raw_size, {p('r.source_url')} AS source_url, "
+                    "r.status AS http_status, r.fetched_at, "
+                    "r.connector, r.connector_version, r.purged_at AS raw_purged_at "
+                    "FROM evidence e LEFT JOIN raw_items r ON r.sha256 = e.raw_sha256 "
+                    "WHERE e.flag_id IN (SELECT flag_id FROM (CHOSEN)) ORDER BY e.evidence_id",
+    }
 
 
-def _export_queries(since: date | None, until: date | None) -> dict[str, str]:
+_EXPORTS = _exports(lambda column: column)
+EXPORT_TABLES = tuple(_EXPORTS)
+
+
+def _export_queries(since: date | None, until: date | None, pseudo: bool = False) -> dict[str, str]:
     # Only date objects reach the SQL text (as ISO literals), never user strings.
     cond = ["TRUE"]
     if since:
@@ -94,17 +112,27 @@ def _export_queries(since: date | None, until: date | None) -> dict[str, str]:
     if until:
         cond.append("f.created_at < " + _ts(until + timedelta(days=1)))
     chosen = "SELECT flag_id, item_key FROM flags f WHERE " + " AND ".join(cond)  # noqa: S608
-    return {table: sql.replace("CHOSEN", chosen) for table, sql in _EXPORTS.items()}
+    queries = _exports(lambda c: f"asn_pseudo(CAST({c} AS VARCHAR))") if pseudo else _EXPORTS
+    return {table: sql.replace("CHOSEN", chosen) for table, sql in queries.items()}
 
 
 def export(db: Database, out_dir: Path, fmt: ExportFormat, since: date | None = None,
-           until: date | None = None) -> dict[str, tuple[Path, int]]:
-    """Write flags (``since``..``until``, WIB dates, inclusive) and their context; per table (file, rows)."""
+           until: date | None = None, on_table: Callable[[str], None] | None = None,
+           pseudonymise: Callable[[str], str] | None = None) -> dict[str, tuple[Path, int]]:
+    """Write flags (``since``..``until``, WIB dates, inclusive) and their context; per table (file, rows).
+
+    Flags carry the ASN's name, NIP, agency, region, province, local times and the
+    candidate/party names; with ``pseudonymise`` (a keyed hash), names, NIPs, handles,
+    URLs and extra fields are replaced by it. ``on_table`` is told each table once written.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
     written: dict[str, tuple[Path, int]] = {}
     with db.connect(read_only=True) as con:
-        for table, sql in _export_queries(since, until).items():
+        if pseudonymise is not None:
+            # Default NULL handling: NULL stays NULL without calling the hash.
+            con.create_function("asn_pseudo", pseudonymise, ["VARCHAR"], "VARCHAR")
+        for table, sql in _export_queries(since, until, pseudonymise is not None).items():
             path = (out_dir / f"{table}.{fmt}").resolve()
             literal = str(path).replace("'", "''")
             try:
@@ -113,6 +141,8 @@ def export(db: Database, out_dir: Path, fmt: ExportFormat, since: date | None = 
             except duckdb.Error as exc:
                 raise InputError(f"export of {table} to {path} failed: {exc}") from None
             written[table] = (path, int(row[0]) if row else 0)
+            if on_table is not None:
+                on_table(table)
     return written
 
 

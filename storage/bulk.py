@@ -57,8 +57,9 @@ def generate_audit_data(db: Database, n_items: int, *, flag_rate: float = 0.02,
     started = time.perf_counter()
     with db.transaction() as con:
         con.execute(
-            "INSERT INTO regions SELECT printf('%02d.%02d', i // 14 + 11, i % 14), "
-            "'Kab ' || i, 'regency', printf('%02d', i // 14 + 11) FROM range(514) t(i)")
+            "INSERT INTO regions (code, name, level, province) "
+            "SELECT printf('%02d.%02d', i // 14 + 11, i % 14), 'Kab ' || i, 'regency', "
+            "printf('%02d', i // 14 + 11) FROM range(514) t(i)")
         con.execute(
             "INSERT INTO accounts SELECT 'acc' || i, 'ASN ' || i, lpad(i::VARCHAR, 18, '1'), "
             "'agency-' || (hash(i) % 600)::BIGINT, "

@@ -121,3 +121,20 @@ class DaemonState:
             return None
         return {k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in zip(names, row, strict=True)}
+
+    def record_crash(self, pid: int, host: str, version: str, error: str, traceback: str) -> None:
+        """Note an unexpected exception that ended the daemon."""
+        with self.db.transaction() as con:
+            con.execute("INSERT INTO daemon_crashes (crashed_at, pid, host, version, error, traceback) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", [_now(), pid, host, version, error, traceback])
+
+    def crashes(self, hours: float = 24.0) -> dict[str, Any]:
+        """How often the daemon crashed in the last ``hours``, and the last crash."""
+        with self.db.connect() as con:
+            row = con.execute("SELECT count(*) FROM daemon_crashes WHERE crashed_at > "
+                              "now() - to_seconds(?)", [hours * 3600]).fetchone()
+            last = con.execute("SELECT crashed_at, error FROM daemon_crashes ORDER BY id DESC "
+                               "LIMIT 1").fetchone()
+        return {"hours": hours, "count": int(row[0]) if row else 0,
+                "last_at": last[0].isoformat() if last else None,
+                "last_error": last[1] if last else None}

@@ -409,7 +409,117 @@ def m007_intake_reports(db: duckdb.DuckDBPyConnection) -> None:
                round((epoch(t.first_decision_at) - epoch(r.received_at)) / 3600.0, 2)
                    AS hours_to_decision
         FROM reports r LEFT JOIN audit_review_turnaround t USING (flag_id);
+def m007_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
+    """Daemon crashes (unexpected exceptions), so ``status`` shows a crash loop."""
+    db.execute(
         """
+        CREATE SEQUENCE daemon_crashes_seq;
+        CREATE TABLE daemon_crashes (
+            id BIGINT PRIMARY KEY DEFAULT nextval('daemon_crashes_seq'),
+            crashed_at TIMESTAMPTZ NOT NULL,
+            pid INTEGER, host VARCHAR, version VARCHAR,
+            error VARCHAR NOT NULL,
+            traceback VARCHAR
+        );
+        """
+    )
+
+
+def m008_ops_region_timezone(db: duckdb.DuckDBPyConnection) -> None:
+    """Each region's time zone (WIB, WITA, WIT), for times shown in the ASN's local zone."""
+    db.execute("ALTER TABLE regions ADD COLUMN timezone VARCHAR DEFAULT 'WIB'")
+
+
+def m009_ops_account_status(db: duckdb.DuckDBPyConnection) -> None:
+    """Deactivations and reactivations of roster accounts, kept as history."""
+    db.execute(
+        """
+        CREATE SEQUENCE account_status_seq;
+        CREATE TABLE account_status (
+            id BIGINT PRIMARY KEY DEFAULT nextval('account_status_seq'),
+            account_id VARCHAR NOT NULL,
+            active BOOLEAN NOT NULL,
+            reason VARCHAR NOT NULL,
+            changed_by VARCHAR,
+            changed_at TIMESTAMPTZ NOT NULL
+        );
+        -- The latest change per account; an account never changed is active.
+        CREATE VIEW account_current_status AS
+        SELECT account_id, active, reason, changed_by, changed_at FROM account_status
+        QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY id DESC) = 1;
+        """
+    )
+
+
+_ZONE_SQL = ("CASE coalesce(r.timezone, 'WIB') WHEN 'WITA' THEN 'Asia/Makassar' "
+             "WHEN 'WIT' THEN 'Asia/Jayapura' ELSE 'Asia/Jakarta' END")
+
+
+def m010_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
+    """Audit views whose counts add up (an escalated column everywhere), local times, target names."""
+    db.execute(
+        """
+        CREATE OR REPLACE VIEW audit_flags AS
+        SELECT f.flag_id, f.created_at AS flagged_at,
+               strftime(timezone('Asia/Jakarta', f.created_at), '%G-W%V') AS week,
+               CAST(timezone('Asia/Jakarta', f.created_at) AS DATE) AS day,
+               f.item_key, i.platform, i.kind, f.category, f.stance, f.score, f.targets,
+               f.account_id, a.name AS account_name, a.agency, a.region,
+               r.name AS region_name, r.province,
+               CASE s.status WHEN 'confirm' THEN 'confirmed' WHEN 'dismiss' THEN 'dismissed'
+                             WHEN 'escalate' THEN 'escalated' ELSE s.status END AS status,
+               c.model, c.version, i.created_at AS acted_at, i.url,
+               coalesce(r.timezone, 'WIB') AS timezone,
+               strftime(timezone(ZONE_SQL, f.created_at), '%Y-%m-%d %H:%M:%S ')
+                   || coalesce(r.timezone, 'WIB') AS flagged_at_local,
+               strftime(timezone(ZONE_SQL, i.created_at), '%Y-%m-%d %H:%M:%S ')
+                   || coalesce(r.timezone, 'WIB') AS acted_at_local
+        FROM flags f
+        JOIN flag_status s USING (flag_id)
+        LEFT JOIN items i USING (item_key)
+        LEFT JOIN accounts a ON a.account_id = f.account_id
+        LEFT JOIN regions r ON r.code = a.region
+        LEFT JOIN classifications c ON c.id = f.classification_id;
+
+        CREATE OR REPLACE VIEW audit_flags_by_agency AS
+        SELECT week, agency, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed,
+               count(*) FILTER (status = 'escalated') AS escalated
+        FROM audit_flags GROUP BY week, agency;
+
+        CREATE OR REPLACE VIEW audit_flags_by_region AS
+        SELECT week, region, region_name, province, count(*) AS flags,
+               count(*) FILTER (status = 'pending') AS pending,
+               count(*) FILTER (status = 'confirmed') AS confirmed,
+               count(*) FILTER (status = 'dismissed') AS dismissed,
+               count(*) FILTER (status = 'escalated') AS escalated
+        FROM audit_flags GROUP BY week, region, region_name, province;
+
+        -- Candidate and party names by id (the label auditors read).
+        CREATE OR REPLACE VIEW audit_target_names AS
+        SELECT id, 'candidate' AS target_type,
+               any_value(array_to_string(json_extract_string(people, '$[*]'), ' & ')) AS label
+        FROM candidates GROUP BY id
+        UNION ALL
+        SELECT id, 'party', any_value(json_extract_string(names, '$[0]')) FROM parties GROUP BY id;
+
+        CREATE OR REPLACE VIEW audit_flags_by_candidate AS
+        WITH t AS (
+            SELECT af.week, af.flag_id, af.status,
+                   unnest(json_extract_string(af.targets, '$[*]')) AS target
+            FROM audit_flags af
+        )
+        SELECT t.week, t.target, coalesce(n.target_type, 'other') AS target_type, n.label,
+               count(*) AS flags,
+               count(*) FILTER (t.status = 'pending') AS pending,
+               count(*) FILTER (t.status = 'confirmed') AS confirmed,
+               count(*) FILTER (t.status = 'dismissed') AS dismissed,
+               count(*) FILTER (t.status = 'escalated') AS escalated
+        FROM t LEFT JOIN audit_target_names n ON n.id = t.target
+        GROUP BY t.week, t.target, n.target_type, n.label;
+        """.replace("ZONE_SQL", _ZONE_SQL)
     )
 
 
@@ -422,4 +532,8 @@ MIGRATIONS: list[Migration] = [
     m006_audit_views,
     m007_anchor_tokens,
     m007_intake_reports,
+    m007_ops_daemon_crashes,
+    m008_ops_region_timezone,
+    m009_ops_account_status,
+    m010_ops_audit_views_add_up,
 ]

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from monitor.errors import ReviewError
+from monitor.model import WIT_PROVINCES, WITA_PROVINCES, ZONE_NAMES
 from storage import chain
 from storage.db import Database
 
@@ -30,6 +31,8 @@ class QueueFilter:
     kind: str | None = None
     since: date | None = None
     until: date | None = None
+    # --since/--until are days in this zone (the office's), else in each ASN's own zone.
+    zone: str | None = None
 
 
 @dataclass
@@ -97,6 +100,17 @@ _QUEUE_SQL = """
 """
 
 
+def _zone_sql(office: str | None) -> str:
+    """The IANA zone of the office, or of each ASN's province (an SQL expression)."""
+    if office:
+        return f"'{ZONE_NAMES[office]}'"
+    def codes(provinces: frozenset[str]) -> str:
+        return ", ".join(f"'{p}'" for p in sorted(provinces))
+    return (f"CASE WHEN left(a.region, 2) IN ({codes(WITA_PROVINCES)}) THEN '{ZONE_NAMES['WITA']}' "
+            f"WHEN left(a.region, 2) IN ({codes(WIT_PROVINCES)}) THEN '{ZONE_NAMES['WIT']}' "
+            f"ELSE '{ZONE_NAMES['WIB']}' END")
+
+
 def queue(db: Database, flt: QueueFilter) -> list[QueueRow]:
     """Flags matching ``flt``, highest score first."""
     conditions: list[str] = []
@@ -126,12 +140,13 @@ def queue(db: Database, flt: QueueFilter) -> list[QueueRow]:
     if flt.kind:
         conditions.append("i.kind = ?")
         params.append(flt.kind)
+    zone = _zone_sql(flt.zone)
     if flt.since:
-        conditions.append("i.created_at >= ?")
-        params.append(datetime.combine(flt.since, datetime.min.time(), UTC))
+        conditions.append(f"i.created_at >= timezone({zone}, ?::TIMESTAMP)")
+        params.append(datetime.combine(flt.since, datetime.min.time()))
     if flt.until:
-        conditions.append("i.created_at < ?")
-        params.append(datetime.combine(flt.until + timedelta(days=1), datetime.min.time(), UTC))
+        conditions.append(f"i.created_at < timezone({zone}, ?::TIMESTAMP)")
+        params.append(datetime.combine(flt.until + timedelta(days=1), datetime.min.time()))
     sql = _QUEUE_SQL.format(conditions="".join(f" AND {c}" for c in conditions))
     with db.connect() as con:
         rows = con.execute(sql, params).fetchall()

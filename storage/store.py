@@ -95,11 +95,12 @@ class Store:
 
     def save_regions(self, regions: Iterable[Region]) -> int:
         """Replace the region table; returns the number of rows."""
-        rows = [(r.code, r.name, r.level, r.province) for r in regions]
+        rows = [(r.code, r.name, r.level, r.province, r.timezone) for r in regions]
         with self.db.transaction() as con:
             con.execute("DELETE FROM regions")
             if rows:
-                con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?)", rows)
+                con.executemany("INSERT INTO regions (code, name, level, province, timezone) "
+                                "VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def save_roster(self, accounts: Sequence[Account]) -> tuple[int, int]:
@@ -131,18 +132,23 @@ class Store:
                     new_handles += 1
         return len({a.account_id for a in accounts}), new_handles
 
-    def current_handles(self) -> list[HandleRow]:
-        """Each account's newest handle per platform, with its stable id when known."""
+    def current_handles(self, active_only: bool = False) -> list[HandleRow]:
+        """Each account's newest handle per platform, with its stable id when known.
+
+        ``active_only``: without deactivated accounts (what the pipeline collects).
+        """
         with self.db.connect() as con:
             rows = con.execute(
                 """
                 SELECT a.account_id, a.name, a.nip, a.agency, a.region, h.platform, h.handle,
                        max(h.platform_user_id) OVER (PARTITION BY h.account_id, h.platform)
                 FROM account_handles h JOIN accounts a USING (account_id)
+                WHERE NOT ? OR a.account_id NOT IN (
+                    SELECT account_id FROM account_current_status WHERE NOT active)
                 QUALIFY row_number() OVER (
                     PARTITION BY h.account_id, h.platform ORDER BY h.id DESC) = 1
                 ORDER BY a.account_id, h.platform
-                """
+                """, [active_only]
             ).fetchall()
         return [
             HandleRow(Account(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]), r[7]) for r in rows

@@ -6,7 +6,9 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -51,7 +53,10 @@ def test_queue_is_ordered_filtered_and_grouped(flagged: Cli) -> None:
     assert bandung and all(str(r["region"]).startswith("3204") for r in bandung)
     assert all(any(str(t).startswith("bdg-") for t in r["targets"]) for r in bandung)  # type: ignore[attr-defined]
     october = _queue(flagged, "--since", "2024-10-01", "--until", "2024-10-31")
-    assert october and all(str(r["created_at"])[:7] == "2024-10" for r in october)
+    # Days are the ASN's local days (the sample's ASN are all in WIB).
+    wib = ZoneInfo("Asia/Jakarta")
+    assert october and all(datetime.fromisoformat(str(r["created_at"])).astimezone(wib)
+                           .strftime("%Y-%m") == "2024-10" for r in october)
     assert len(_queue(flagged, "--agency", "Puskesmas")) >= 1
     grouped = [r for r in rows if r["group"] is not None]
     assert grouped, "the sample has copied campaign messages: some flags must be grouped"
