@@ -203,11 +203,13 @@ def daemon_status(state: CliState) -> dict[str, Any]:
     """The daemon's heartbeat, its jobs' next runs and recent digests (for ``status``)."""
     from storage.daemon_state import DaemonState
     from storage.digest import DigestLog
+    from storage.stream import StreamState
 
     db = _db(state)
     ds = DaemonState(db)
     return {"heartbeat": ds.heartbeat(), "jobs": [j.to_json() for j in ds.jobs()],
-            "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)]}
+            "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)],
+            **StreamState(db).report()}
 
 
 def _wib(iso: str | None) -> str | None:
@@ -230,10 +232,30 @@ def print_daemon_status(info: dict[str, Any]) -> None:
                                                    "last finished"],
                             [(j["job_id"], j["schedule"], _wib(j["next_run_at"]) or "-",
                               j["last_status"], _wib(j["last_finished_at"])) for j in info["jobs"]]))
+    print_stream_status(info)
     if info["digests"]:
         console.print(table("Recent digests", ["week", "audience", "status", "attempts", "sent at"],
                             [(d["week"], d["audience"], d["status"], d["attempts"], d["sent_at"])
                              for d in info["digests"]]))
+
+
+def print_stream_status(info: dict[str, Any]) -> None:
+    """Print the live streams (last seq, lag), accounts not active, and withdrawals."""
+    if info.get("streams"):
+        console.print(table("Streams (times in WIB)", ["source", "last seq", "lag (s)", "connected",
+                                                      "reconnects", "backfills", "updated"],
+                            [(s["source"], s["last_seq"], "-" if s["lag_s"] is None
+                              else f"{s['lag_s']:.1f}", "yes" if s["connected"] else "no",
+                              s["reconnects"], s["backfills"], _wib(s["updated_at"]))
+                             for s in info["streams"]]))
+    if info.get("inactive_accounts"):
+        console.print(table("Accounts not active", ["account", "platform", "id", "status", "since"],
+                            [(a["account_id"], a["platform"], a["platform_user_id"], a["status"],
+                              _wib(a["changed_at"])) for a in info["inactive_accounts"]]))
+    w = info.get("withdrawals") or {}
+    if w.get("total"):
+        console.print(f"Withdrawn records: {w['total']} ({w['of_stored_items']} of stored items, "
+                      f"{w['never_seen']} never seen before their deletion)", markup=False)
 
 
 def register(cli: click.Group) -> None:

@@ -12,6 +12,9 @@ delays the others):
     every ``[digest] retry_interval`` seconds and once at start: sends the due
     week's digest to any audience not yet served (a failed attempt, or a
     scheduled time the daemon was down for). ``storage.digest`` keeps it to once.
+``stream:<source>``
+    a streaming source (``bluesky-stream``) consuming its event stream until the
+    stop event; the current batch is stored before it returns.
 ``retention``
     daily data minimisation at ``[retention] hour``.
 ``heartbeat``
@@ -49,6 +52,7 @@ from monitor.errors import AsnMonitorError
 from monitor.logs import event
 from monitor.pipeline import Pipeline, run_cycle
 from monitor.settings import Settings
+from monitor.stream import StreamJob, is_stream
 from storage.daemon_state import DaemonState
 
 log = logging.getLogger("asn_monitor.daemon")
@@ -94,6 +98,10 @@ class Daemon:
                   errors=len(s.errors), interrupted=self.stop.is_set())
             for line in s.errors[:20]:
                 event(log, "source_error", logging.WARNING, run=run_id, source=s.source, error=line)
+
+    def _stream(self, source: Any) -> None:
+        if not self.stop.is_set():
+            StreamJob(self.pipeline, source, self.stop).run()
 
     def _digest(self) -> None:
         from monitor.digest import audiences, due_week, schedule_trigger, send_week
@@ -204,6 +212,11 @@ class Daemon:
             timezone=JAKARTA, executors={"default": {"type": "threadpool", "max_workers": workers}})
         jitter = self.settings.daemon.jitter
         for source in self.sources:
+            if is_stream(source):
+                # Long-lived: runs until the stop event; restarted within 5 s if it fails.
+                self._add(f"stream:{source.name}", lambda s=source: self._stream(s),  # type: ignore[misc]
+                          IntervalTrigger(seconds=5, timezone=JAKARTA), "continuous", start_now=True)
+                continue
             interval = float(self.settings.sources[source.name].get("poll_interval", 900.0))
             spread = int(interval * jitter)
             self._add(f"poll:{source.name}", lambda n=source.name: self._poll(n),  # type: ignore[misc]

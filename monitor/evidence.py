@@ -44,6 +44,7 @@ from monitor import i18n
 from monitor.i18n import t
 from monitor.model import Item, skb_category
 from monitor.settings import ReviewSettings
+from monitor.zones import zone_time
 from storage.db import Database
 from storage.evidence import EvidenceFile, FlagDetail, add_files, flag_detail
 
@@ -243,6 +244,7 @@ i18n.register({
         "card.status": "Status tinjauan", "card.no_text": "(tanpa teks)",
         "card.image_failed": "gagal diunduh",
         "card.note": "Temuan otomatis: belum menjadi putusan sampai diperiksa peninjau manusia.",
+        "card.withdrawn": "Ditarik", "card.withdrawn_at": "ditarik pada {time}",
     },
     "en": {
         "card.title": "Evidence card: suspected breach of ASN neutrality",
@@ -258,6 +260,7 @@ i18n.register({
         "card.status": "Review status", "card.no_text": "(no text)",
         "card.image_failed": "download failed",
         "card.note": "Automatic flag: not a finding until a human reviewer has checked it.",
+        "card.withdrawn": "Withdrawn", "card.withdrawn_at": "withdrawn at {time}",
     },
 })
 
@@ -285,6 +288,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.ChainableUndefined)
     env.filters["local_time"] = local_time
     env.filters["safe_href"] = safe_href
+    env.filters["zone_time"] = zone_time
     return env
 
 
