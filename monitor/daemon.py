@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -45,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__
@@ -100,8 +102,17 @@ class Daemon:
                 event(log, "source_error", logging.WARNING, run=run_id, source=s.source, error=line)
 
     def _stream(self, source: Any) -> None:
-        if not self.stop.is_set():
-            StreamJob(self.pipeline, source, self.stop).run()
+        failures = 0
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                StreamJob(self.pipeline, source, self.stop).run()
+            except Exception as exc:  # recorded; the stream starts again
+                event(log, "stream_failed", logging.ERROR, source=source.name,
+                      error=f"{type(exc).__name__}: {exc}")
+            # A run that lasted a while starts the backoff again from its first step.
+            failures = 1 if time.monotonic() - started > 60 else failures + 1
+            self.stop.wait(random.uniform(0, min(60.0, 0.5 * 2 ** min(failures, 10))))  # noqa: S311
 
     def _digest(self) -> None:
         from monitor.digest import audiences, due_week, schedule_trigger, send_week
@@ -213,9 +224,10 @@ class Daemon:
         jitter = self.settings.daemon.jitter
         for source in self.sources:
             if is_stream(source):
-                # Long-lived: runs until the stop event; restarted within 5 s if it fails.
+                # Long-lived: one run from start to the stop event (it restarts itself).
                 self._add(f"stream:{source.name}", lambda s=source: self._stream(s),  # type: ignore[misc]
-                          IntervalTrigger(seconds=5, timezone=JAKARTA), "continuous", start_now=True)
+                          DateTrigger(datetime.now(JAKARTA), timezone=JAKARTA), "continuous",
+                          start_now=False)
                 continue
             interval = float(self.settings.sources[source.name].get("poll_interval", 900.0))
             spread = int(interval * jitter)

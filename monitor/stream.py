@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from monitor.errors import SourceError
 from monitor.logs import event
 from monitor.model import Account, Skipped, Source
 from monitor.pipeline import AccountIndex, Pipeline, process_page, run_source
@@ -89,14 +90,17 @@ class StreamJob:
         stored = self.pipeline.store.cursors(self.source.name, CURSOR_KEY).get("seq")
         self.stored_seq = int(stored.value) if stored else None
         self._refresh()
-        if self.stored_seq is None:
-            self._backfill(run_id, None, "first start")
-        else:
-            self._backfill(run_id, self._without_did(), "accounts without a DID")
+        unknown = self._resolve(run_id)
+        # Subscribed before the backfill: what happens while it runs waits in the queue, so
+        # nothing falls between the walk and the stream (a record seen twice is stored once).
         self.reader = self.source.reader(self.stored_seq, lambda: self._dids)
         self.reader.start()
         event(log, "stream_started", source=self.source.name, endpoint=self.source.endpoint,
               cursor=self.stored_seq, accounts=len(self._dids))
+        if self.stored_seq is None:
+            self._backfill(run_id, None, "first start")
+        else:
+            self._backfill(run_id, unknown, "accounts new to the stream")
         batch, gap = _Batch(), None
         refreshed = beat = time.monotonic()
         try:
@@ -113,7 +117,7 @@ class StreamJob:
                 now = time.monotonic()
                 if now - refreshed >= _REFRESH_S:
                     self._refresh()
-                    self._backfill(run_id, self._without_did(), "new roster accounts")
+                    self._backfill(run_id, self._resolve(run_id), "new roster accounts")
                     refreshed = now
                 if now - beat >= _BEAT_S:
                     self._beat()
@@ -222,6 +226,22 @@ class StreamJob:
     def _without_did(self) -> list[Account]:
         known = {a.key for a in self._roster().values()}
         return [a for a in self._index.accounts(self.source.platform) if a.key not in known]
+
+    def _resolve(self, run_id: int) -> list[Account]:
+        """Find the DIDs of roster accounts not known yet (they join the stream's roster)."""
+        found: list[Account] = []
+        for account in self._without_did():
+            try:
+                ident, _ = self.source.poll.identify(
+                    account, self.pipeline.store.cursors(self.source.name, account.key))
+            except SourceError as exc:
+                self.pipeline.store.record_error(run_id, self.source.name, account.key,
+                                                 type(exc).__name__, str(exc))
+                continue
+            self._index.by_id[(self.source.platform, ident.id)] = account
+            found.append(account)
+        self._dids = frozenset(self._roster())
+        return found
 
     def _backfill(self, run_id: int, accounts: Sequence[Account] | None, why: str) -> None:
         """Read ``accounts`` (None: the whole roster) again with ``listRecords``."""

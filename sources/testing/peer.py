@@ -66,6 +66,17 @@ class Peer:
         return result
 
 
+    def seed_accounts(self, scenario: dict[str, Any], name: str) -> dict[str, Any]:
+        """Like ``seed``, on a PDS that may already hold accounts from other tests.
+
+        ``seed.py`` numbers new accounts' e-mail addresses after those of the scenario it
+        resumes; resuming from the result with the most accounts keeps them unique.
+        """
+        results = sorted(self.home.glob("*.result.json"),
+                         key=lambda p: len(json.loads(p.read_text(encoding="utf-8"))["accounts"]))
+        return self.seed(scenario, name, resume=results[-1] if results else None)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

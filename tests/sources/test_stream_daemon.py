@@ -57,7 +57,7 @@ def config(tmp: Path, peer: Peer, handle: str, campaign: str, **source: Any) -> 
 
 
 def seed_base(peer: Peer, tag: str) -> dict[str, Any]:
-    return peer.seed({"accounts": [{"name": "rina", "handle": f"rina-{tag}.test"},
+    return peer.seed_accounts({"accounts": [{"name": "rina", "handle": f"rina-{tag}.test"},
                                    {"name": "asih", "handle": f"asih-{tag}.test"}],
                       "actions": [{"as": "asih", "post": CAMPAIGN, "key": "camp"}]}, f"base-{tag}")
 
@@ -67,10 +67,17 @@ def play(peer: Peer, tag: str, name: str, actions: list[dict[str, Any]]) -> dict
                      resume=peer.home / f"base-{tag}.result.json")
 
 
-def daemon(settings: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([str(EXE), "--config", str(settings), "run", "--source", "bsky"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ))
+def daemon(settings: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``asn-monitor run`` with its log appended to ``log``; returns once the stream started."""
+    before = log.read_text().count("event=stream_started") if log.exists() else 0
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(EXE), "--config", str(settings), "run", "--source", "bsky"],
+                                stdout=subprocess.DEVNULL, stderr=out, env=dict(os.environ))
+    deadline = time.monotonic() + 90
+    while log.read_text().count("event=stream_started") == before:
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.1)
+    return proc
 
 
 def stream_creates(peer: Peer, did: str, upto: int) -> dict[str, int]:
@@ -94,6 +101,8 @@ def test_sigkill_while_streaming_loses_nothing_and_stores_nothing_twice(
     did = seeded["accounts"]["rina"]["did"]
     settings = config(tmp_path, bsky_peer, "rina-k.test", "asih-k.test")
     db = load(settings).db_path
+    log = tmp_path / "daemon.log"
+    build_pipeline(load(settings))  # the model and the database exist before the first kill
     made: list[str] = []
     deleted: list[str] = []
     done = threading.Event()
@@ -113,26 +122,23 @@ def test_sigkill_while_streaming_loses_nothing_and_stores_nothing_twice(
         done.set()
 
     rng = random.Random(1616)
-    proc = daemon(settings)
+    proc = daemon(settings, log)
     thread = threading.Thread(target=writer, daemon=True)
-    time.sleep(6)  # the first start: model, roster, backfill
     thread.start()
     kills = 0
     while not done.is_set() and kills < 4:
-        time.sleep(rng.uniform(1.0, 5.0))
+        time.sleep(rng.uniform(0.3, 3.0))  # while the writer's acts stream in
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         kills += 1
-        if db.exists():  # a kill during the very first start may come before the file
-            assert_consistent(consistency(db), max_running=kills * 2)
-        proc = daemon(settings)
+        assert_consistent(consistency(db), max_running=kills * 2)
+        proc = daemon(settings, log)
     thread.join(120)
     assert done.is_set()
     deadline = time.monotonic() + 90
     wanted = {f"bluesky:{u}" for u in made}
     while time.monotonic() < deadline:
-        proc.poll()
-        assert proc.returncode is None, proc.stderr.read() if proc.stderr else ""
+        assert proc.poll() is None, log.read_text()[-3000:]
         try:
             stored = {r[0] for r in rows(db, "SELECT item_key FROM items")}
         except Exception:  # the daemon holds the write lock at that moment
@@ -142,9 +148,9 @@ def test_sigkill_while_streaming_loses_nothing_and_stores_nothing_twice(
         time.sleep(1.0)
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err[-3000:]
-    assert "stream_stopped" in err
+    assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
+    assert log.read_text().rstrip().splitlines()[-1].count("event=daemon_stopped")
+    assert "event=stream_stopped" in log.read_text()
     # Every act once, none lost; deletions recorded once, each about a stored item.
     items = rows(db, "SELECT item_id, extra FROM items WHERE actor_id = ?", [did])
     ids = [r[0] for r in items]

@@ -104,7 +104,7 @@ def world(bsky_peer: Peer, tmp_path_factory: pytest.TempPathFactory
         "actions": [{"as": "asih", "post": CAMPAIGN, "key": "camp"},
                     {"as": "rina", "like": "camp", "key": "old-like"}],
     }
-    seeded = bsky_peer.seed(scenario, "stream-base")
+    seeded = bsky_peer.seed_accounts(scenario, "stream-base")
     time.sleep(2.5)  # the old like is older than the first walk's horizon (below)
     tmp = tmp_path_factory.mktemp("stream")
     settings = stream_config(tmp, bsky_peer, {"asn-001": "rina-s.test"}, backfill_days=2 / 86400)
