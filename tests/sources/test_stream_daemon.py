@@ -80,6 +80,13 @@ def daemon(settings: Path, log: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
+def _count(db: Path, sql: str) -> int:
+    try:
+        return int(rows(db, sql)[0][0])
+    except Exception:  # the daemon holds the file at that moment: ask again
+        return 0
+
+
 def stream_creates(peer: Peer, did: str, upto: int) -> dict[str, int]:
     """URI -> seq of every post/like/repost create by ``did`` the PDS streamed up to ``upto``."""
     out: dict[str, int] = {}
@@ -108,10 +115,13 @@ def test_sigkill_while_streaming_loses_nothing_and_stores_nothing_twice(
     done = threading.Event()
 
     def writer() -> None:
+        # A new campaign post each round: the PDS keeps one like per account and subject
+        # (a second like of the same post deletes the first in the same commit).
         for n in range(14):
-            acts = [{"as": "rina", "like": "camp", "key": f"l{n}"},
+            acts = [{"as": "asih", "post": f"{CAMPAIGN} ({n})", "key": f"c{n}"},
+                    {"as": "rina", "like": f"c{n}", "key": f"l{n}"},
                     {"as": "rina", "post": f"Catatan kerja hari ke-{n}", "key": f"p{n}"},
-                    {"as": "rina", "repost": "camp", "key": f"r{n}"}]
+                    {"as": "rina", "repost": f"c{n}", "key": f"r{n}"}]
             if n % 3 == 0:
                 acts.append({"as": "rina", "delete": f"l{n}"})
             got = play(bsky_peer, "k", f"round{n}", acts)
@@ -125,6 +135,11 @@ def test_sigkill_while_streaming_loses_nothing_and_stores_nothing_twice(
     proc = daemon(settings, log)
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
+    # The first kill comes once the stream has stored something (and so its seq).
+    deadline = time.monotonic() + 60
+    while not _count(db, "SELECT count(*) FROM source_cursors WHERE account_key = 'firehose'"):
+        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.5)
     kills = 0
     while not done.is_set() and kills < 4:
         time.sleep(rng.uniform(0.3, 3.0))  # while the writer's acts stream in
@@ -250,7 +265,8 @@ def test_a_cursor_older_than_the_pds_keeps_gives_a_backfill_not_a_gap(
     try:
         got = _wait("the missed repost", lambda: _stored(job, missed["records"]["b"]["uri"]))
         assert "via" not in json.loads(got[0][0])  # read with listRecords, not from a frame
-        assert job.backfills >= 1 and job.last_error and "OutdatedCursor" in job.last_error
+        _wait("the backfill to finish", lambda: job.backfills >= 1)
+        assert job.last_error and "OutdatedCursor" in job.last_error
     finally:
         stop.set()
         thread.join(30)
