@@ -139,6 +139,7 @@ class StreamJob:
             return self.reader.events.get(timeout=wait) if wait > 0 else \
                 self.reader.events.get_nowait()
         except queue.Empty:
+            self.reader.flush_skip()  # idle: the seq of strangers' last frames moves on too
             return None
 
     def _take(self, ev: Event, batch: _Batch) -> str | None:

@@ -1,9 +1,7 @@
 """Bluesky in real time: ``com.atproto.sync.subscribeRepos`` on a relay or a PDS.
 
-Every repository change on the network arrives as a DAG-CBOR frame: ``#commit`` (record
-creates, updates, deletes, with the new blocks as a CAR file), ``#identity`` (handle),
-``#account`` (active, deactivated, taken down, deleted), ``#sync`` and ``#info``. Frames
-carry a ``seq`` to resume from.
+Every repository change arrives as a DAG-CBOR frame (``#commit`` with a CAR file of the new
+blocks, ``#identity``, ``#account``, ``#sync``, ``#info``) with a ``seq`` to resume from.
 
 The ``atproto`` SDK's firehose client does the websocket and the framing; its DAG-CBOR and
 CAR decoding (``libipld``) does the bytes. A frame is kept only when its ``repo`` (or
@@ -121,14 +119,15 @@ def decode_frame(data: bytes, roster: Container[str], where: str = "frame") -> E
 
     try:
         frame = Frame.from_bytes(data)
-    except (AtProtocolError, ValueError, TypeError, KeyError) as exc:
+    except (AtProtocolError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # The SDK reads the header's map without checking it is one (AttributeError).
         raise BadFrame(where, f"not a DAG-CBOR frame: {type(exc).__name__}: {exc}") from None
     if isinstance(frame, ErrorFrame):
         raise StreamRefused(where, str(frame.body.error), frame.body.message)
     body = frame.body
     if not isinstance(body, dict):
         raise BadFrame(where, "frame body is not a map")
-    kind = frame.header.t
+    kind = frame.header.t if isinstance(frame.header.t, str) else None
     seq = _seq(body, kind, where)
     if kind == "#info":
         return Event("info", None, name=str(body.get("name")), message=_opt_str(body.get("message")))
@@ -360,6 +359,8 @@ class StreamReader:
     _last_seq: int | None = field(default=None, init=False, repr=False)
     _skip_at: float = field(default=0.0, init=False, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
+    _pending: Event | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.events = queue.Queue(maxsize=self.source.settings.queue_size)
@@ -415,18 +416,35 @@ class StreamReader:
             if last is not None and ev.seq > last + self.source.settings.seq_gap:
                 self._put(Event("error", last, name="SeqGap",
                                 message=f"seq jumped from {last} to {ev.seq}"))
-        if ev.kind == "skip":
-            # Only the newest seq matters: queue a marker when the consumer is idle, or
-            # every 0.2 s, so a busy stream of strangers costs no queue traffic.
-            now = time.monotonic()
-            if not self.events.empty() and now - self._skip_at < 0.2:
-                return None
-            self._skip_at = now
+        with self._lock:
+            self._pending = None
+            if ev.kind == "skip":
+                # Only the newest seq matters: queue a marker when the consumer is idle, or
+                # every 0.2 s, so a busy stream of strangers costs no queue traffic; the
+                # marker held back is handed over by ``flush_skip``.
+                now = time.monotonic()
+                if not self.events.empty() and now - self._skip_at < 0.2:
+                    self._pending = ev
+                    return None
+                self._skip_at = now
         return ev
+
+    def flush_skip(self) -> None:
+        """Queue the newest held-back ``skip`` marker (the consumer calls this when idle).
+
+        Every event the reader decoded before it is already in the queue, so the seq
+        stored from it never passes an event not yet stored.
+        """
+        with self._lock:
+            if self._pending is not None:
+                try:
+                    self.events.put_nowait(self._pending)
+                except queue.Full:
+                    return
+                self._pending = None
 
     def _on_event(self, ev: Event) -> None:
         self._put(ev)
-
     def _on_callback_error(self, exc: BaseException) -> None:
         self._put(Event("error", self._last_seq, name=type(exc).__name__, message=str(exc)))
 
