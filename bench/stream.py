@@ -108,6 +108,7 @@ def latency(samples: int, load_accounts: int) -> dict[str, Any]:
 
     home = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     try:
+        (home / "peer").mkdir()
         with running_peer(home / "peer") as peer:
             names = [f"muatan{n}" for n in range(load_accounts)]
             seeded = peer.seed({"accounts": [{"name": "rina", "handle": "rina-bench.test"},
