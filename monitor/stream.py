@@ -25,6 +25,7 @@ from monitor.logs import event
 from monitor.model import Account, Skipped, Source
 from monitor.pipeline import AccountIndex, Pipeline, process_page, run_source
 from sources.bluesky_stream import CURSOR_KEY, BlueskyStreamSource, Event, StreamReader
+from sources.common import parse_time
 from storage.stream import StreamBeat, StreamState, pinned_ids
 
 log = logging.getLogger("asn_monitor.stream")
@@ -54,6 +55,8 @@ class _Batch:
             self.seq = ev.seq
         if ev.time is not None:
             self.stamp = ev.time
+        elif ev.kind == "skip" and ev.message:
+            self.stamp = parse_time(ev.message) or self.stamp
         if ev.kind != "skip":
             self.events.append(ev)
 

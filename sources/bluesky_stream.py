@@ -136,8 +136,8 @@ def decode_frame(data: bytes, roster: Container[str], where: str = "frame") -> E
         if kind in ("#commit", "#identity", "#account", "#sync"):
             raise BadFrame(where, f"{kind} without a repo DID")
         return Event("skip", seq)  # an event type this consumer does not know
-    if did not in roster:
-        return Event("skip", seq)
+    if did not in roster:  # its time stays unparsed: only the lag report reads it
+        return Event("skip", seq, message=_opt_str(body.get("time")))
     when = parse_time(body.get("time"))
     if kind == "#commit":
         return Event("commit", seq, did, when, data, _ops(body, where))

@@ -29,6 +29,7 @@ from sources.bluesky_stream import BlueskyStreamSource
 from sources.common import tid_time
 from sources.testing.peer import Peer
 from storage.evidence import flag_detail
+from storage.stream import StreamState
 
 pytestmark = [pytest.mark.peer, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +153,12 @@ def test_a_like_and_its_deletion_within_one_second_are_both_recorded(world: Any)
     assert never == [(False,)]
     status = invoke(["--config", str(ctx["settings"]), "status", "--json"])
     assert status.exit_code == 0, status.stderr
-    assert status.json()["daemon"]["withdrawals"]["never_seen"] >= 1
+    daemon = status.json()["daemon"]
+    assert daemon["withdrawals"]["never_seen"] >= 1
+    # The heartbeat: the last stored seq and how far behind the stream it is.
+    beat = run.wait("a heartbeat", lambda: [b for b in StreamState(run.pipeline.store.db).report()
+                                            ["streams"] if b["last_seq"] and b["lag_s"] is not None])
+    assert beat[0]["source"] == "bsky" and beat[0]["connected"] and beat[0]["lag_s"] < 60
 
 
 def test_a_repost_of_a_campaign_post_is_flagged_within_seconds(world: Any) -> None:
