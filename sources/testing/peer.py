@@ -70,7 +70,8 @@ class Peer:
         """Like ``seed``, on a PDS that may already hold accounts from other tests.
 
         ``seed.py`` numbers new accounts' e-mail addresses after those of the scenario it
-        resumes; resuming from the result with the most accounts keeps them unique.
+        resumes; resuming from the result with the most accounts keeps them unique, as
+        long as the new accounts' names are not already in that result.
         """
         results = sorted(self.home.glob("*.result.json"),
                          key=lambda p: len(json.loads(p.read_text(encoding="utf-8"))["accounts"]))
