@@ -213,12 +213,14 @@ def daemon_status(state: CliState) -> dict[str, Any]:
     """The daemon's heartbeat, its jobs' next runs and recent digests (for ``status``)."""
     from storage.daemon_state import DaemonState
     from storage.digest import DigestLog
+    from storage.stream import StreamState
 
     db = _db(state)
     ds = DaemonState(db)
     return {"heartbeat": ds.heartbeat(), "jobs": [j.to_json() for j in ds.jobs()],
             "crashes": ds.crashes(hours=24),
-            "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)]}
+            "digests": [d.to_json() for d in DigestLog(db).deliveries(limit=5)],
+            **StreamState(db).report()}
 
 
 def print_daemon_status(info: dict[str, Any], zone: str = "WIB") -> None:
@@ -247,10 +249,32 @@ def print_daemon_status(info: dict[str, Any], zone: str = "WIB") -> None:
         for j in info["jobs"]:
             if j["last_status"] == "failed" and j["last_error"]:
                 console.print(f"job {j['job_id']} failed: {j['last_error']}", markup=False)
+    print_stream_status(info, zone)
     if info["digests"]:
         console.print(table("Recent digests", ["week", "audience", "status", "attempts", "sent at"],
                             [(d["week"], d["audience"], d["status"], d["attempts"],
                               show(d["sent_at"], zone)) for d in info["digests"]]))
+
+
+def print_stream_status(info: dict[str, Any], zone: str) -> None:
+    """Print the live streams (last seq, lag), accounts not active, and withdrawals."""
+    from monitor.localtime import show
+
+    if info.get("streams"):
+        console.print(table(f"Streams (times in {zone})", ["source", "last seq", "lag (s)", "connected",
+                                                      "reconnects", "backfills", "updated"],
+                            [(s["source"], s["last_seq"], "-" if s["lag_s"] is None
+                              else f"{s['lag_s']:.1f}", "yes" if s["connected"] else "no",
+                              s["reconnects"], s["backfills"], show(s["updated_at"], zone))
+                             for s in info["streams"]]))
+    if info.get("inactive_accounts"):
+        console.print(table("Accounts not active", ["account", "platform", "id", "status", "since"],
+                            [(a["account_id"], a["platform"], a["platform_user_id"], a["status"],
+                              show(a["changed_at"], zone)) for a in info["inactive_accounts"]]))
+    w = info.get("withdrawals") or {}
+    if w.get("total"):
+        console.print(f"Withdrawn records: {w['total']} ({w['of_stored_items']} of stored items, "
+                      f"{w['never_seen']} never seen before their deletion)", markup=False)
 
 
 def register(cli: click.Group) -> None:

@@ -12,6 +12,9 @@ delays the others):
     every ``[digest] retry_interval`` seconds and once at start: sends the due
     week's digest to any audience not yet served (a failed attempt, or a
     scheduled time the daemon was down for). ``storage.digest`` keeps it to once.
+``stream:<source>``
+    a streaming source (``bluesky-stream``) consuming its event stream until the
+    stop event; the current batch is stored before it returns.
 ``retention``
     daily data minimisation at ``[retention] hour``.
 ``anchor``
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -48,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__
@@ -55,6 +60,7 @@ from monitor.errors import AsnMonitorError, ConfigError, InternalError
 from monitor.logs import event
 from monitor.pipeline import Pipeline, run_cycle
 from monitor.settings import Settings
+from monitor.stream import StreamJob, is_stream
 from storage.daemon_state import DaemonState
 
 log = logging.getLogger("asn_monitor.daemon")
@@ -104,6 +110,19 @@ class Daemon:
                 event(log, "source_error", logging.WARNING, run=run_id, source=s.source, error=line)
         if not self.stop.is_set():
             raise_if_failed(stats)  # job_failed (an error) and "failed" in status' job table
+
+    def _stream(self, source: Any) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                StreamJob(self.pipeline, source, self.stop).run()
+            except Exception as exc:  # recorded; the stream starts again
+                event(log, "stream_failed", logging.ERROR, source=source.name,
+                      error=f"{type(exc).__name__}: {exc}")
+            # A run that lasted a while starts the backoff again from its first step.
+            failures = 1 if time.monotonic() - started > 60 else failures + 1
+            self.stop.wait(random.uniform(0, min(60.0, 0.5 * 2 ** min(failures, 10))))  # noqa: S311
 
     def _digest(self) -> None:
         from monitor.digest import audiences, due_week, schedule_trigger, send_week
@@ -225,6 +244,12 @@ class Daemon:
             timezone=JAKARTA, executors={"default": {"type": "threadpool", "max_workers": workers}})
         jitter = self.settings.daemon.jitter
         for source in self.sources:
+            if is_stream(source):
+                # Long-lived: one run from start to the stop event (it restarts itself).
+                self._add(f"stream:{source.name}", lambda s=source: self._stream(s),  # type: ignore[misc]
+                          DateTrigger(datetime.now(JAKARTA), timezone=JAKARTA), "continuous",
+                          start_now=False)
+                continue
             interval = float(self.settings.sources[source.name].get("poll_interval", 900.0))
             spread = int(interval * jitter)
             self._add(f"poll:{source.name}", lambda n=source.name: self._poll(n),  # type: ignore[misc]

@@ -43,6 +43,7 @@ from monitor.i18n import t
 from monitor.model import Item, region_zone, skb_category
 from monitor.safe_fetch import FetchRefused, Resolver, SafeFetcher
 from monitor.settings import ReviewSettings
+from monitor.zones import zone_time
 from storage.db import Database
 from storage.evidence import EvidenceFile, FlagDetail, add_files, flag_detail
 
@@ -218,6 +219,7 @@ i18n.register({
         "card.snapshot": "Snapshot MHTML", "card.screenshot": "Tangkapan layar", "card.origin": "Asal",
         "card.origin_report": "Laporan (bukan hasil pemantauan otomatis)",
         "card.ocr": "Teks dari gambar (OCR)",
+        "card.withdrawn": "Ditarik", "card.withdrawn_at": "ditarik pada {time}",
     },
     "en": {
         "card.title": "Evidence card: suspected breach of ASN neutrality",
@@ -239,6 +241,7 @@ i18n.register({
         "card.snapshot": "MHTML snapshot", "card.screenshot": "Screenshot", "card.origin": "Origin",
         "card.origin_report": "Report (not found by automatic monitoring)",
         "card.ocr": "Text from images (OCR)",
+        "card.withdrawn": "Withdrawn", "card.withdrawn_at": "withdrawn at {time}",
     },
 })
 
@@ -267,6 +270,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.ChainableUndefined)
     env.filters["local_time"] = local_time
     env.filters["safe_href"] = safe_href
+    env.filters["zone_time"] = zone_time
     return env
 
 

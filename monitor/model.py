@@ -148,14 +148,56 @@ class Cursor:
     value: str
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """A record its author deleted (a like, repost or post withdrawn), as the platform told it.
+
+    ``item_id`` is the id the item has (or would have had) in ``platform``; the stored
+    item, its flag and evidence stay: the withdrawal is evidence of its own.
+    """
+
+    platform: str
+    item_id: str
+    actor_id: str
+    withdrawn_at: datetime
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def item_key(self) -> str:
+        """The withdrawn item's key in storage (it may never have been stored)."""
+        return f"{self.platform}:{self.item_id}"
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """A platform's notice about an account: a new handle, or a change of its standing.
+
+    ``status`` is ``None`` for an active account, else e.g. ``deactivated``,
+    ``takendown``, ``suspended`` or ``deleted``.
+    """
+
+    platform: str
+    actor_id: str
+    at: datetime
+    handle: str | None = None
+    active: bool | None = None
+    status: str | None = None
+
+
 @dataclass
 class Page:
-    """One unit of collection: items, what was skipped, and the cursor after it."""
+    """One unit of collection: items, what was skipped, and the cursor after it.
+
+    Streaming sources also carry withdrawals and account notices, stored in the
+    same transaction as the items and the cursor.
+    """
 
     account_key: str
     items: list[Fetched] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     cursor: Cursor | None = None
+    withdrawals: list[Withdrawal] = field(default_factory=list)
+    account_changes: list[AccountChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from datetime import datetime
 from monitor.errors import AccountUnavailable, AsnMonitorError, ConfigError, SourceError
 from monitor.model import (
     Account,
+    AccountChange,
     Classifier,
     Fetched,
     Item,
@@ -28,6 +29,7 @@ from monitor.model import (
     Result,
     Skipped,
     Source,
+    Withdrawal,
 )
 from sources.base import FeedSource, ReverseSource
 from storage.evidence import EvidenceFile
@@ -143,6 +145,8 @@ class Normalised:
     renames: list[Rename] = field(default_factory=list)
     first_ids: list[tuple[str, str, str]] = field(default_factory=list)
     subject_raws: list[Raw] = field(default_factory=list)
+    withdrawals: list[tuple[Withdrawal, str | None]] = field(default_factory=list)
+    account_changes: list[tuple[AccountChange, str | None]] = field(default_factory=list)
 
 
 def _split_subject_evidence(fetched: Fetched, raws: list[Raw]) -> Fetched:
@@ -185,7 +189,26 @@ def normalise(page: Page, index: AccountIndex, normaliser: Normaliser) -> Normal
         if item.subject and item.subject.text:
             text = f"{text}\n{item.subject.text}".strip()
         out.items.append((fetched, account, normaliser(text)))
+    _account_notices(page, index, out)
     return out
+
+
+def _account_notices(page: Page, index: AccountIndex, out: Normalised) -> None:
+    """Withdrawals and account notices of a streaming page, mapped to monitored accounts.
+
+    A new handle announced by the platform is a rename, like one seen on an item.
+    """
+    for w in page.withdrawals:
+        account = index.by_id.get((w.platform, w.actor_id))
+        out.withdrawals.append((w, account.account_id if account else None))
+    for c in page.account_changes:
+        account = index.by_id.get((c.platform, c.actor_id))
+        if account is not None and c.handle and c.handle.lower() != account.handle.lower():
+            out.renames.append(Rename(account.account_id, c.platform, c.actor_id, c.handle))
+            renamed = replace(account, handle=c.handle)
+            index.by_handle[(c.platform, c.handle.lower())] = renamed
+            index.by_id[(c.platform, c.actor_id)] = renamed
+        out.account_changes.append((c, account.account_id if account else None))
 
 
 def _resolve(item: Item, index: AccountIndex, out: Normalised) -> Account | None:
@@ -300,7 +323,8 @@ def process_page(p: Pipeline, source: Source, page: Page, run_id: int, index: Ac
         evidence=snapshot(norm, results, p.evidence_files), renames=norm.renames, first_ids=norm.first_ids,
         cursor=page.cursor, duplicates=duplicates,
         skipped=[(s.where, s.reason) for s in norm.skipped],
-        subject_raws=_kept_subject_raws(norm),
+        subject_raws=_kept_subject_raws(norm), withdrawals=norm.withdrawals,
+        account_changes=norm.account_changes,
     )
     flag_ids = p.store.save_page(record)
     stats = CycleStats(source.name, pages=1, seen=len(page.items), new=len(items),

@@ -19,6 +19,7 @@ import duckdb
 from monitor.errors import ReviewError
 from storage import chain
 from storage.db import Database
+from storage.stream import withdrawn_at
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class FlagDetail:
     raw_meta: dict[str, Any]
     files: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn_at: datetime | None = None
+    """When the author deleted the item (a like taken back), if a stream saw it."""
 
     def file(self, role: str) -> dict[str, Any] | None:
         """The newest successfully written file of ``role``, if any."""
@@ -130,6 +133,7 @@ def flag_detail(db: Database, flag_id: int) -> FlagDetail:
         refs = [("evidence", int(row[13])), *(("file", int(f["file_id"])) for f in files),
                 *(("review", r) for r in reviews)]
         links = chain.links_for(con, refs)
+        withdrawn = withdrawn_at(con, row[1])
     raw_meta = {"size": row[16], "source_url": row[17], "http_status": row[18],
                 "headers": json.loads(row[19]) if row[19] else {},
                 "fetched_at": row[20].astimezone(UTC).isoformat() if row[20] else None,
@@ -140,6 +144,7 @@ def flag_detail(db: Database, flag_id: int) -> FlagDetail:
         model=row[8] or "", version=row[9] or "", explanation=row[10] or "",
         item=json.loads(row[11]), account=json.loads(row[12]), evidence_id=int(row[13]),
         evidence_sha256=row[14], raw_sha256=row[15], raw_meta=raw_meta, files=files, links=links,
+        withdrawn_at=withdrawn,
     )
 
 

@@ -420,6 +420,33 @@ def m007_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
             pid INTEGER, host VARCHAR, version VARCHAR,
             error VARCHAR NOT NULL,
             traceback VARCHAR
+def m007_stream_withdrawals(db: duckdb.DuckDBPyConnection) -> None:
+    """Withdrawn records, accounts' standing, and each live stream's heartbeat."""
+    db.execute(
+        """
+        CREATE SEQUENCE seq_item_withdrawals;
+        -- A like, repost or post its author deleted; the item (if ever seen) stays as it was.
+        CREATE TABLE item_withdrawals (
+            id BIGINT PRIMARY KEY DEFAULT nextval('seq_item_withdrawals'),
+            item_key VARCHAR NOT NULL UNIQUE, platform VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL, actor_id VARCHAR NOT NULL, account_id VARCHAR,
+            source VARCHAR NOT NULL, withdrawn_at TIMESTAMPTZ NOT NULL,
+            item_seen BOOLEAN NOT NULL, detail JSON NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL, run_id BIGINT
+        );
+        -- The newest standing the platform announced for an account (active, deactivated, ...).
+        CREATE TABLE account_states (
+            platform VARCHAR NOT NULL, platform_user_id VARCHAR NOT NULL, account_id VARCHAR,
+            active BOOLEAN NOT NULL, status VARCHAR, changed_at TIMESTAMPTZ NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL, source VARCHAR NOT NULL,
+            PRIMARY KEY (platform, platform_user_id)
+        );
+        -- One row per streaming source: where it is and how far behind (for status).
+        CREATE TABLE stream_state (
+            source VARCHAR PRIMARY KEY, endpoint VARCHAR NOT NULL, last_seq BIGINT,
+            last_event_at TIMESTAMPTZ, lag_s DOUBLE, connected BOOLEAN NOT NULL,
+            reconnects BIGINT NOT NULL, backfills BIGINT NOT NULL, last_error VARCHAR,
+            updated_at TIMESTAMPTZ NOT NULL
         );
         """
     )
@@ -536,4 +563,5 @@ MIGRATIONS: list[Migration] = [
     m008_ops_region_timezone,
     m009_ops_account_status,
     m010_ops_audit_views_add_up,
+    m007_stream_withdrawals,
 ]

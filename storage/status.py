@@ -10,7 +10,7 @@ from storage.db import Database
 TABLES = (
     "accounts", "account_handles", "elections", "candidates", "parties", "raw_items", "items",
     "classifications", "flags", "evidence", "evidence_files", "reviews", "chain", "source_cursors",
-    "runs", "run_errors",
+    "runs", "run_errors", "item_withdrawals",
 )
 
 

@@ -17,10 +17,21 @@ from typing import Any
 
 import duckdb
 
-from monitor.model import Account, Cursor, Fetched, Raw, Region, Registry, Result
+from monitor.model import (
+    Account,
+    AccountChange,
+    Cursor,
+    Fetched,
+    Raw,
+    Region,
+    Registry,
+    Result,
+    Withdrawal,
+)
 from storage import chain
 from storage.db import Database
 from storage.evidence import EvidenceFile, insert_files
+from storage.stream import write_stream_rows
 
 
 def _now() -> datetime:
@@ -74,6 +85,10 @@ class PageRecord:
     duplicates: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(where, why) of each input element that could not be used."""
+    withdrawals: list[tuple[Withdrawal, str | None]] = field(default_factory=list)
+    """(withdrawal, account_id) of each record its author deleted (streaming sources)."""
+    account_changes: list[tuple[AccountChange, str | None]] = field(default_factory=list)
+    """(notice, account_id) of each account's change of standing (streaming sources)."""
 
 
 @dataclass(frozen=True)
@@ -336,6 +351,8 @@ def _write_page_rest(con: duckdb.DuckDBPyConnection, page: PageRecord, now: date
     flag_ids = _write_results(con, page, now)
     _write_evidence(con, page, flag_ids)
     _write_handles(con, page)
+    if page.withdrawals or page.account_changes:
+        write_stream_rows(con, page.source, page.run_id, page.withdrawals, page.account_changes)
     if page.cursor is not None:
         con.execute(
             "INSERT INTO source_cursors VALUES (?, ?, ?, ?, ?) "

@@ -66,6 +66,18 @@ class Peer:
         return result
 
 
+    def seed_accounts(self, scenario: dict[str, Any], name: str) -> dict[str, Any]:
+        """Like ``seed``, on a PDS that may already hold accounts from other tests.
+
+        ``seed.py`` numbers new accounts' e-mail addresses after those of the scenario it
+        resumes; resuming from the result with the most accounts keeps them unique, as
+        long as the new accounts' names are not already in that result.
+        """
+        results = sorted(self.home.glob("*.result.json"),
+                         key=lambda p: len(json.loads(p.read_text(encoding="utf-8"))["accounts"]))
+        return self.seed(scenario, name, resume=results[-1] if results else None)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,13 +108,17 @@ def install() -> Path:
 
 
 @contextmanager
-def running_peer(home: Path) -> Iterator[Peer]:
-    """A freshly started peer with its state in ``home``; stopped on exit."""
+def running_peer(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Peer]:
+    """A freshly started peer with its state in ``home``; stopped on exit.
+
+    ``extra_env`` reaches the PDS (e.g. ``PDS_REPO_BACKFILL_LIMIT_MS``: how long the
+    server keeps stream events for ``subscribeRepos`` cursors).
+    """
     cache = install()
     scripts = peer_dir()
     (home / "node_modules").symlink_to(cache / "node_modules")
     shutil.copy(cache / "package.json", home / "package.json")
-    env = {**os.environ, "BSKY_PEER_HOME": str(home)}
+    env = {**os.environ, **(extra_env or {}), "BSKY_PEER_HOME": str(home)}
     env.update(PLC_PORT=str(_free_port()), PDS_PORT=str(_free_port()))
     try:
         started = subprocess.run(
@@ -115,3 +131,41 @@ def running_peer(home: Path) -> Iterator[Peer]:
         yield Peer(urls["PLC_URL"], urls["PDS_URL"], home, env)
     finally:
         subprocess.run([str(scripts / "stop.sh")], env=env, timeout=60, capture_output=True)
+
+
+def restart_pds(peer: Peer, down_s: float = 0.0) -> None:
+    """Stop the PDS process and start it again on the same data, port and keys.
+
+    ``start.sh`` always begins with an empty state; this relaunches the very command
+    line with the very environment of the running PDS (read from ``/proc``), so the
+    repositories, the event sequence and the accounts survive, as on a real restart.
+    """
+    import signal
+    import time
+    import urllib.request
+
+    pids_file = peer.home / "pids"
+    pids = pids_file.read_text().split()
+    pid = int(pids[-1])
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    env = dict(e.decode().split("=", 1) for e in environ if b"=" in e)
+    cmd = [c.decode() for c in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if c]
+    cwd = os.readlink(f"/proc/{pid}/cwd")
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(down_s)
+    log = open(peer.home / "logs" / "pds-restart.log", "ab")  # noqa: SIM115  (the child keeps it)
+    child = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=log, start_new_session=True)
+    pids_file.write_text("\n".join([*pids[:-1], str(child.pid)]) + "\n")
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{peer.pds_url}/xrpc/_health", timeout=1):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise PeerError("the restarted PDS did not become ready")
