@@ -338,6 +338,29 @@ def m006_audit_views(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_desk_users(db: duckdb.DuckDBPyConnection) -> None:
+    """Accounts of the web review desk and the record of every login, logout and failure.
+
+    ``session_version`` goes up when a user is disabled or gets a new password: every
+    session cookie carries the version it was issued under and stops working then.
+    """
+    db.execute(
+        """
+        CREATE TABLE desk_users (
+            username VARCHAR PRIMARY KEY, full_name VARCHAR NOT NULL, position VARCHAR,
+            role VARCHAR NOT NULL, region VARCHAR, password_hash VARCHAR NOT NULL,
+            disabled BOOLEAN NOT NULL DEFAULT false, session_version INTEGER NOT NULL DEFAULT 1,
+            created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE SEQUENCE seq_desk_logins;
+        CREATE TABLE desk_logins (
+            id BIGINT PRIMARY KEY DEFAULT nextval('seq_desk_logins'), logged_at TIMESTAMPTZ NOT NULL,
+            username VARCHAR NOT NULL, event VARCHAR NOT NULL, remote VARCHAR, detail VARCHAR
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_flag_status_view,
@@ -345,4 +368,5 @@ MIGRATIONS: list[Migration] = [
     m004_digest_and_daemon_state,
     m005_audit_retention,
     m006_audit_views,
+    m007_desk_users,
 ]
