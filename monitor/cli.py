@@ -67,7 +67,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_bench, cli_classify, cli_core, cli_model, cli_ops, cli_review, cli_users
+    from monitor import cli_bench, cli_classify, cli_core, cli_desk, cli_model, cli_ops, cli_review, cli_users
 
     cli_core.register(cli)
     cli_classify.register(cli)
@@ -76,6 +76,7 @@ def _register_commands() -> None:
     cli_bench.register(cli)
     cli_ops.register(cli)
     cli_users.register(cli)
+    cli_desk.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
