@@ -21,6 +21,8 @@ from monitor.errors import ConfigError
 from monitor.model import Account, Candidate, Election, Item, Party, Region, Registry
 
 ROSTER_COLUMNS = ("account_id", "name", "nip", "agency", "region", "platform", "handle")
+# An optional last column: the ASN's position (jabatan), printed on escalation letters.
+ROSTER_OPTIONAL = ("position",)
 REGION_COLUMNS = ("code", "name", "level", "province")
 PLATFORMS = frozenset({"bluesky", "mastodon", "x"})
 LEVELS = frozenset({"national", "province", "regency", "city"})
@@ -28,7 +30,8 @@ _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
+def _read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()
+              ) -> Iterable[tuple[int, dict[str, str]]]:
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -36,15 +39,17 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Iterable[tuple[int, dict[st
     with handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
-        if tuple(header) != tuple(columns):
+        extra = tuple(header[len(columns):])
+        if tuple(header[:len(columns)]) != tuple(columns) or extra != tuple(optional)[:len(extra)]:
             raise ConfigError(
-                f"{path}:1", f"header must be {','.join(columns)} (found {','.join(header)})"
+                f"{path}:1", f"header must be {','.join(columns)}"
+                + (f"[,{','.join(optional)}]" if optional else "") + f" (found {','.join(header)})"
             )
         try:
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
                     raise ConfigError(
-                        f"{path}:{reader.line_num}", f"expected {len(columns)} columns"
+                        f"{path}:{reader.line_num}", f"expected {len(header)} columns"
                     )
                 yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items()}
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -73,7 +78,7 @@ def read_roster(path: Path, regions: Mapping[str, Region]) -> list[Account]:
     """The monitored accounts, one per row (a person may have a row per platform)."""
     accounts: list[Account] = []
     seen: set[tuple[str, str]] = set()
-    for line, row in _read_csv(path, ROSTER_COLUMNS):
+    for line, row in _read_csv(path, ROSTER_COLUMNS, ROSTER_OPTIONAL):
         where = f"{path}:{line}"
         for column in ROSTER_COLUMNS:
             if not row[column]:
@@ -275,3 +280,12 @@ def applies(election: Election, region_code: str, regions: Mapping[str, Region])
         return True
     region = regions.get(region_code)
     return election.level == "province" and region is not None and region.province == election.region
+
+
+def read_positions(path: Path) -> dict[str, str]:
+    """account_id -> position (jabatan) from the roster's optional ``position`` column."""
+    out: dict[str, str] = {}
+    for _line, row in _read_csv(path, ROSTER_COLUMNS, ROSTER_OPTIONAL):
+        if row.get("position"):
+            out.setdefault(row["account_id"], row["position"])
+    return out

@@ -189,6 +189,8 @@ class ReviewService:
         package = build_package(self, flag_id, reviewer, out_dir, lang or self.settings.review.language)
         detail = {"package": str(package["folder"]), "zip": str(package["zip"]),
                   "zip_sha256": package["zip_sha256"], "manifest_sha256": package["manifest_sha256"],
+                  "letter": str(package["letter"]) if package.get("letter") else None,
+                  "letter_number": package.get("letter_number"),
                   "route": "Bawaslu -> BKN -> PPK"}
         written = q.decide(self.db, [flag_id],
                            Decision("escalated", reviewer, None, None, self._detail(detail)),

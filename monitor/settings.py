@@ -185,6 +185,8 @@ class EscalationSettings(_Section):
     """Fields: seq (the escalation's number this year), year, month, month_roman, flag."""
     signatory_name: str = ""
     signatory_position: str = "Ketua"
+    chromium: str = "chromium"
+    """Chromium executable that prints the letter to PDF; "" keeps the letter as HTML only."""
 
 
 class Settings(_Section):

@@ -196,3 +196,13 @@ def escalations(db: Database, regions: tuple[str, ...] | None, limit: int = 200)
     return [{"review_id": int(r[0]), "flag_id": int(r[1]), "reviewer": r[2],
              "decided_at": r[3].astimezone(UTC), "detail": json.loads(r[4]) if r[4] else {},
              "name": r[5], "nip": r[6], "region": r[7]} for r in rows]
+
+
+def escalations_in_year(db: Database, year: int) -> int:
+    """How many escalations were recorded in ``year`` (UTC), for letter numbers."""
+    with db.connect() as con:
+        row = con.execute("SELECT count(*) FROM reviews WHERE decision = 'escalated' "
+                          "AND decided_at >= ? AND decided_at < ?",
+                          [datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)]
+                          ).fetchone()
+    return int(row[0]) if row else 0

@@ -48,6 +48,7 @@ def seed(root: Path, extra: Mapping[str, Mapping[str, Any]] | None = None,
                 "url": "javascript:alert(3)"}
         with (config / "samples" / "items.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(item) + "\n")
+    _add_positions(config / "roster.csv")
     settings = write_settings(config, extra={"review": {"chromium": ""}, **(extra or {})})
     run = invoke(["--config", str(settings), "run", "--once"])
     assert run.exit_code == 0, run.stderr
@@ -60,6 +61,13 @@ def seed(root: Path, extra: Mapping[str, Mapping[str, Any]] | None = None,
     for name, full, role, region, position in USERS:
         users.add(name, full, role, PASSWORD, region, position)
     return settings
+
+
+def _add_positions(roster: Path) -> None:
+    """Give the roster its optional ``position`` column (the letter prints it)."""
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",position"] + [f"{line},Pelaksana {line.split(',')[0]}" for line in lines[1:] if line]
+    roster.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 @contextmanager

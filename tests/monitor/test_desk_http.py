@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from monitor.app import open_store
 from monitor.desk.auth import SECRET_FILE
@@ -156,7 +162,41 @@ def test_escalation_four_eyes_and_downloads(desk: dict[str, Any]) -> None:
                      [flag])[0][0]
     package = koor.get(f"/escalations/{review_id}/zip")
     assert package.status_code == 200 and package.content[:2] == b"PK"
+    letter = koor.get(f"/escalations/{review_id}/pdf")
+    assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
+    check_letter(letter.content, settings, flag, package.content)
     assert login(desk["base"], "kota").get(f"/escalations/{review_id}/zip").status_code == 403
+
+
+def check_letter(pdf: bytes, settings: Settings, flag: int, package: bytes) -> None:
+    """The letter names the ASN, NIP, position, candidate, reviewers and every enclosed hash;
+    the package's manifest passes ``sha256sum -c``."""
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    flat = "".join(text.split())
+    name, nip, account = _sql(settings, "SELECT a.name, a.nip, a.account_id FROM flags f JOIN accounts a "
+                                        "USING (account_id) WHERE f.flag_id = ?", [flag])[0]
+    def has(phrase: str) -> bool:  # table cells wrap lines anywhere
+        return "".join(phrase.split()) in flat
+
+    assert has(name) and nip in text and has(f"Pelaksana {account}")
+    targets = _sql(settings, "SELECT targets FROM flags WHERE flag_id = ?", [flag])[0][0]
+    people = _sql(settings, "SELECT people FROM candidates "
+                            "WHERE list_contains(from_json(?, '[\"VARCHAR\"]'), id)", [targets])
+    assert people and all(has(p) for p in json.loads(people[0][0]))
+    assert has("Undang-Undang Nomor 20 Tahun 2023") and has("Peraturan Pemerintah Nomor 94 Tahun 2021")
+    assert has("Keputusan Bersama (SKB)") and "WIB" in text
+    assert has("Koordinator Jabar") and has("Anggota Bawaslu Provinsi Jawa Barat") and has("Dadan Ramdani")
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(io.BytesIO(package)) as zf:
+            zf.extractall(tmp)
+        folder = next(Path(tmp).iterdir())
+        check = subprocess.run(["sha256sum", "-c", "MANIFEST.sha256"], cwd=folder, capture_output=True,
+                               text=True, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert (folder / "surat.pdf").read_bytes() == pdf
+        hashes = [line.split()[0] for line in (folder / "MANIFEST.sha256").read_text().splitlines()
+                  if not line.endswith(("surat.pdf", "surat.html"))]
+    assert len(hashes) >= 5 and all(h in flat for h in hashes)
 
 
 def test_csrf_region_role_and_disabled_user(desk: dict[str, Any]) -> None:
