@@ -43,6 +43,11 @@ i18n.register({
                          "putusan: periksa unggahannya sebelum memutuskan."),
         "err.note_required": "Konfirmasi memerlukan catatan yang menjelaskan pelanggarannya.",
         "err.escalate_confirm": "Centang pernyataan untuk meneruskan temuan ini ke BKN.",
+        "decision.confirmed": "dikonfirmasi", "decision.dismissed": "ditolak",
+        "decision.escalated": "diteruskan", "decision.pending": "menunggu",
+        "reason.not_partisan": "tidak berpihak", "reason.wrong_person": "bukan ASN yang terdaftar",
+        "reason.satire_or_news": "satire, berita atau kutipan", "reason.duplicate": "duplikat",
+        "reason.out_of_region": "di luar wilayah pemilihan", "reason.other": "lainnya (isi catatan)",
     },
     "en": {
         "act.post": "posted", "act.reply": "replied to a post", "act.quote": "quoted a post",
@@ -55,6 +60,11 @@ i18n.register({
                          "not a finding: check the post before deciding."),
         "err.note_required": "A confirmation needs a note explaining the breach.",
         "err.escalate_confirm": "Tick the statement to escalate this flag to BKN.",
+        "decision.confirmed": "confirmed", "decision.dismissed": "dismissed",
+        "decision.escalated": "escalated", "decision.pending": "pending",
+        "reason.not_partisan": "not partisan", "reason.wrong_person": "not the rostered ASN",
+        "reason.satire_or_news": "satire, news or quotation", "reason.duplicate": "duplicate",
+        "reason.out_of_region": "out of the election's region", "reason.other": "other (write a note)",
     },
 })
 

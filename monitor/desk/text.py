@@ -37,11 +37,6 @@ i18n.register({
         "desk.download_zip": "Paket bukti (zip)", "desk.download_pdf": "Surat (PDF)",
         "desk.by": "oleh", "desk.user": "Pengguna", "desk.decision": "Keputusan", "desk.at": "Waktu",
         "desk.language": "English", "desk.zone_note": "Waktu dalam zona waktu setempat ASN.",
-        "decision.confirmed": "dikonfirmasi", "decision.dismissed": "ditolak",
-        "decision.escalated": "diteruskan", "decision.pending": "menunggu",
-        "reason.not_partisan": "tidak berpihak", "reason.wrong_person": "bukan ASN yang terdaftar",
-        "reason.satire_or_news": "satire, berita atau kutipan", "reason.duplicate": "duplikat",
-        "reason.out_of_region": "di luar wilayah pemilihan", "reason.other": "lainnya (isi catatan)",
     },
     "en": {
         "desk.title": "ASN Neutrality Review Desk", "desk.login": "Sign in", "desk.logout": "Sign out",
@@ -74,10 +69,5 @@ i18n.register({
         "desk.download_zip": "Evidence package (zip)", "desk.download_pdf": "Letter (PDF)",
         "desk.by": "by", "desk.user": "User", "desk.decision": "Decision", "desk.at": "Time",
         "desk.language": "Bahasa Indonesia", "desk.zone_note": "Times in the ASN's local zone.",
-        "decision.confirmed": "confirmed", "decision.dismissed": "dismissed",
-        "decision.escalated": "escalated", "decision.pending": "pending",
-        "reason.not_partisan": "not partisan", "reason.wrong_person": "not the rostered ASN",
-        "reason.satire_or_news": "satire, news or quotation", "reason.duplicate": "duplicate",
-        "reason.out_of_region": "out of the election's region", "reason.other": "other (write a note)",
     },
 })
