@@ -16,7 +16,7 @@ from monitor import i18n
 from monitor.desk.app import Ctx, context, redirect, render, secure
 from monitor.desk.auth import csrf_ok
 from monitor.desk_service import DeskService
-from monitor.errors import ReviewError
+from monitor.errors import ReviewError, StorageError
 from monitor.evidence import card_html
 from monitor.review import REASONS
 from monitor.users import AccessDenied, User
@@ -279,9 +279,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                         "desk.not_found" if exc.status_code == 404 else "desk.bad_request", "")
 
 
+async def _storage_error(request: Request, exc: Exception) -> Response:
+    # The database stayed busy (the daemon's cycle) past the lock timeout: nothing was written.
+    return await _error(request, 503, "desk.busy", "desk.busy_text")
+
+
 def exception_handlers() -> dict[Any, Any]:
-    """Typed errors to pages: 403 outside the user's region or role, 404, 400."""
-    return {AccessDenied: _forbidden, ReviewError: _review_error, HTTPException: _http_error}
+    """Typed errors to pages: 403 outside the user's region or role, 404, 400, 503 when busy."""
+    return {AccessDenied: _forbidden, ReviewError: _review_error, HTTPException: _http_error,
+            StorageError: _storage_error}
 
 
 def routes() -> list[Route]:

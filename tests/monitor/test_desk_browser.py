@@ -100,7 +100,8 @@ def test_escalation_under_four_eyes_and_the_letter(desk: dict[str, Any], tmp_pat
     base, settings = desk["base"], desk["settings"]
     flag = _rows(settings, "SELECT f.flag_id FROM flags f JOIN accounts a USING (account_id) "
                            "JOIN items i USING (item_key) LEFT JOIN flag_status s USING (flag_id) "
-                           "WHERE a.region = '3204' AND i.kind = 'post' AND coalesce(s.status, 'pending') = 'pending' "
+                           "WHERE a.region = '3204' AND i.kind = 'post' "
+                           "AND coalesce(s.status, 'pending') = 'pending' "
                            "ORDER BY f.score DESC, f.flag_id LIMIT 1", [])[0][0]
     downloads = tmp_path / "downloads"
     downloads.mkdir()
