@@ -12,6 +12,7 @@ here or in ``ReviewService`` (the same one the CLI uses):
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,7 @@ class DeskService:
 
     _groups_lock = threading.Lock()
     _groups_cache: dict[str, tuple[tuple[Any, ...], neardup.Groups]] = {}  # noqa: RUF012
+    _targets_cache: dict[str, tuple[float, list[tuple[str, str]]]] = {}  # noqa: RUF012
 
     def __init__(self, settings: Settings, store: Store, user: User) -> None:
         self.settings = settings
@@ -175,9 +177,15 @@ class DeskService:
 
     def flag(self, flag_id: int, lang: str = i18n.DEFAULT) -> FlagView:
         """The flag page's content (``AccessDenied`` outside the user's region)."""
-        region = self.check_flag(flag_id)
+        self.user.require("read")
+        extras = q.flag_extras(self.store.db, flag_id)
+        if extras is None:
+            raise ReviewError(f"flag {flag_id} does not exist")
+        region = extras.region
+        if self._scope is not None and region not in self._scope:
+            raise AccessDenied(f"flag {flag_id} is outside region {self.user.region}")
         detail = flag_detail(self.store.db, flag_id)
-        names = q.target_names(self.store.db, set(detail.targets))
+        names = extras.names
         kinds = {names.get(x, "").split(":")[0] for x in detail.targets}
         targets = [(x, target_label(names.get(x, x))) for x in detail.targets]
         item = detail.item
@@ -193,16 +201,23 @@ class DeskService:
             members = groups.members(gid) if gid is not None else []
         return FlagView(detail, region, zone_name(region),
                         act_words(str(item.get("kind")), detail.stance, kinds, lang), targets,
-                        explanation, self.review.history(flag_id), q.other_flags(self.store.db, flag_id),
-                        members)
+                        explanation, self.review.history(flag_id), extras.others, members)
 
     def local_time(self, when: Any, region: str | None) -> str:
         """A time in the zone of ``region``, zone named."""
         return local(when, region)
 
     def targets(self) -> list[tuple[str, str]]:
-        """Candidates and parties for the queue's filter: (id, name)."""
-        return [(tid, target_label(label)) for tid, label in q.targets_list(self.store.db)]
+        """Candidates and parties for the queue's filter: (id, name); re-read once a minute."""
+        key = str(self.settings.db_path)
+        with self._groups_lock:
+            cached = self._targets_cache.get(key)
+            if cached is not None and time.monotonic() - cached[0] < 60:
+                return cached[1]
+        found = [(tid, target_label(label)) for tid, label in q.targets_list(self.store.db)]
+        with self._groups_lock:
+            self._targets_cache[key] = (time.monotonic(), found)
+        return found
 
     # -- deciding --------------------------------------------------------------
 

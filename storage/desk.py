@@ -52,18 +52,30 @@ class QueuePage:
     names: dict[str, str] = field(default_factory=dict)
 
 
-_PAGE_SQL = """
+# The latest decision per flag, by aggregate (cheaper here than the flag_status view's window).
+_STATUS = "(SELECT flag_id, arg_max(decision, review_id) AS status FROM reviews GROUP BY flag_id)"
+# Items are joined only when a filter reads them: the flags, their status and accounts are
+# small beside the items table, so most pages pick their rows before touching it.
+_FROM = """
+    FROM flags f
+    LEFT JOIN {status} s USING (flag_id)
+    LEFT JOIN accounts a ON a.account_id = f.account_id
+    {items}
+    WHERE 1 = 1 {conditions}
+"""
+_ITEMS = "JOIN items i ON i.item_key = f.item_key"
+_TOP_SQL = "SELECT f.flag_id {from_} ORDER BY f.score DESC, f.flag_id LIMIT ? OFFSET ?"
+_ROWS_SQL = """
     SELECT f.flag_id, coalesce(s.status, 'pending') AS status, f.score, f.stance, f.category,
            f.targets, i.platform, i.kind, i.created_at, a.account_id, a.name, a.nip, a.agency,
-           a.region, left(coalesce(i.text, ''), 400), left(coalesce(i.subject_text, ''), 400),
-           count(*) OVER () AS total
+           a.region, left(coalesce(i.text, ''), 400), left(coalesce(i.subject_text, ''), 400)
     FROM flags f
-    JOIN items i USING (item_key)
-    LEFT JOIN flag_status s USING (flag_id)
+    JOIN items i ON i.item_key = f.item_key
+    LEFT JOIN (SELECT flag_id, arg_max(decision, review_id) AS status FROM reviews
+               WHERE flag_id IN (SELECT unnest($1)) GROUP BY flag_id) s USING (flag_id)
     LEFT JOIN accounts a ON a.account_id = f.account_id
-    WHERE 1 = 1 {conditions}
+    WHERE f.flag_id IN (SELECT unnest($1))
     ORDER BY f.score DESC, f.flag_id
-    LIMIT ? OFFSET ?
 """
 
 
@@ -108,11 +120,15 @@ def _conditions(flt: DeskFilter) -> tuple[list[str], list[Any]]:
 def queue_page(db: Database, flt: DeskFilter) -> QueuePage:
     """One page of matching flags, highest score first, with the names of their targets."""
     conds, params = _conditions(flt)
-    sql = _PAGE_SQL.format(conditions="".join(f" AND {c}" for c in conds))
+    from_ = _FROM.format(status=_STATUS, conditions="".join(f" AND {c}" for c in conds),
+                         items=_ITEMS if any("i." in c for c in conds) else "")
     page = max(flt.page, 1)
     with db.connect() as con:
-        rows = con.execute(sql, [*params, flt.per_page, (page - 1) * flt.per_page]).fetchall()
-        total = int(rows[0][16]) if rows else _count(con, conds, params)
+        # The page's ids first (top-N), then their rows, then a plain count.
+        ids = [int(r[0]) for r in con.execute(_TOP_SQL.format(from_=from_),
+                                              [*params, flt.per_page, (page - 1) * flt.per_page]).fetchall()]
+        rows = con.execute(_ROWS_SQL, [ids]).fetchall() if ids else []
+        total = _count(con, from_, params)
         out = [QueueRow(int(r[0]), r[1], float(r[2]), r[3], r[4], json.loads(r[5]), r[6], r[7],
                         r[8].astimezone(UTC), r[9], r[10], r[11], r[12], r[13], r[14], r[15])
                for r in rows]
@@ -120,11 +136,8 @@ def queue_page(db: Database, flt: DeskFilter) -> QueuePage:
     return QueuePage(out, total, page, flt.per_page, names)
 
 
-def _count(con: Any, conds: list[str], params: list[Any]) -> int:
-    sql = ("SELECT count(*) FROM flags f JOIN items i USING (item_key) "  # noqa: S608  (conditions are fixed text, values are parameters)
-           "LEFT JOIN flag_status s USING (flag_id) LEFT JOIN accounts a ON a.account_id = f.account_id "
-           "WHERE 1 = 1" + "".join(f" AND {c}" for c in conds))
-    row = con.execute(sql, params).fetchone()
+def _count(con: Any, from_: str, params: list[Any]) -> int:
+    row = con.execute("SELECT count(*) " + from_, params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -206,3 +219,44 @@ def escalations_in_year(db: Database, year: int) -> int:
                           [datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)]
                           ).fetchone()
     return int(row[0]) if row else 0
+
+
+def bench_evidence(db: Database, flag_ids: list[int]) -> None:
+    """Evidence rows for synthetic flags (``storage.bulk``), so the benchmark can open them."""
+    with db.transaction() as con:
+        con.execute(
+            "INSERT INTO evidence (flag_id, item_key, raw_sha256, item_json, account_json, sha256, "
+            "created_at) SELECT f.flag_id, f.item_key, 'bench', json_object('platform', i.platform, "
+            "'kind', i.kind, 'actor', i.actor, 'text', i.text, 'created_at', i.created_at::VARCHAR, "
+            "'url', NULL), json_object('account_id', a.account_id, 'name', a.name, 'nip', a.nip, "
+            "'agency', a.agency, 'region', a.region), 'bench', now() FROM flags f "
+            "JOIN items i USING (item_key) LEFT JOIN accounts a ON a.account_id = f.account_id "
+            "WHERE f.flag_id IN (SELECT unnest(?))", [flag_ids])
+
+
+@dataclass
+class FlagExtras:
+    """What the flag page needs besides the evidence: the ASN's region, target names, other flags."""
+
+    region: str | None
+    names: dict[str, str]
+    others: list[dict[str, Any]]
+
+
+def flag_extras(db: Database, flag_id: int, limit: int = 20) -> FlagExtras | None:
+    """The flag's region, its targets' names and the ASN's other flags in one connection."""
+    with db.connect() as con:
+        row = con.execute("SELECT a.region, f.targets FROM flags f LEFT JOIN accounts a "
+                          "ON a.account_id = f.account_id WHERE f.flag_id = ?", [flag_id]).fetchone()
+        if row is None:
+            return None
+        names = _names(con, set(json.loads(row[1])))
+        rows = con.execute(
+            "SELECT f.flag_id, coalesce(s.status, 'pending'), f.score, i.kind, i.created_at, "
+            "left(coalesce(i.text, i.subject_text, ''), 160) FROM flags f JOIN items i USING (item_key) "
+            "LEFT JOIN flag_status s USING (flag_id) WHERE f.account_id = "
+            "(SELECT account_id FROM flags WHERE flag_id = ?) AND f.flag_id <> ? "
+            "ORDER BY i.created_at DESC LIMIT ?", [flag_id, flag_id, limit]).fetchall()
+    others = [{"flag_id": int(r[0]), "status": r[1], "score": float(r[2]), "kind": r[3],
+               "created_at": r[4].astimezone(UTC), "text": r[5]} for r in rows]
+    return FlagExtras(row[0], names, others)
