@@ -72,3 +72,44 @@ def test_cli_decision_records_the_os_user(cli: Cli, settings_path: Path) -> None
     with duckdb.connect(str(load(settings_path).db_path)) as con:
         detail = json.loads(con.execute("SELECT detail FROM reviews WHERE flag_id = 1").fetchone()[0])
     assert detail["via"] == "cli" and detail["os_user"]
+
+
+def test_desk_command_serves_the_sample_queue(cli: Cli, settings_path: Path) -> None:
+    """make run, users add, asn-monitor desk: a reviewer gets the queue in the browser."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from monitor.desk.testing import csrf_of
+    from monitor.testing import free_port
+
+    assert cli("run", "--once").exit_code == 0
+    assert cli("users", "add", "ana", "--name", "Ana", "--role", "reviewer", "--region", "3204",
+               "--password-stdin", stdin=PASSWORD + "\n").exit_code == 0
+    port = free_port()
+    exe = Path(sys.executable).with_name("asn-monitor")
+    server = subprocess.Popen([str(exe), "--config", str(settings_path), "desk", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = client.get("/login")
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and server.poll() is None, "the desk started"
+                time.sleep(0.2)
+        assert "Masuk" in page.text
+        client.post("/login", data={"csrf": csrf_of(page.text), "username": "ana", "password": PASSWORD})
+        queue = client.get("/")
+        assert queue.status_code == 200 and "Antrean" in queue.text and "Wawan Kurniawan" in queue.text
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    key = load(settings_path).db_path.parent / "desk-session.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert PASSWORD not in output and key.read_text().strip() not in output
+    assert "127.0.0.1" in output
