@@ -43,6 +43,13 @@ i18n.register({
                          "dengan skor {score}. Kategori SKB 2022: {skb}. Ini temuan otomatis, bukan "
                          "putusan: periksa unggahannya sebelum memutuskan."),
         "err.note_required": "Konfirmasi memerlukan catatan yang menjelaskan pelanggarannya.",
+        "err.already_escalated": "temuan ini sudah diteruskan",
+        "err.already_confirmed": "temuan ini sudah Anda konfirmasi",
+        "err.not_confirmed": "hanya temuan yang sudah dikonfirmasi yang dapat diteruskan",
+        "err.four_eyes": ("aturan empat mata: perlu konfirmasi dari peninjau kedua yang berbeda "
+                          "(four-eyes)"),
+        "err.reason": "pilih alasan dari daftar",
+        "err.other_note": "alasan 'lainnya' memerlukan catatan",
         "err.escalate_confirm": "Centang pernyataan untuk meneruskan temuan ini ke BKN.",
         "decision.confirmed": "dikonfirmasi", "decision.dismissed": "ditolak",
         "decision.escalated": "diteruskan", "decision.pending": "menunggu",
@@ -60,6 +67,12 @@ i18n.register({
                          "with score {score}. SKB 2022 category: {skb}. This is an automatic flag, "
                          "not a finding: check the post before deciding."),
         "err.note_required": "A confirmation needs a note explaining the breach.",
+        "err.already_escalated": "this flag was already escalated",
+        "err.already_confirmed": "you have already confirmed this flag",
+        "err.not_confirmed": "only a confirmed flag can be escalated",
+        "err.four_eyes": "four-eyes rule: a second, different reviewer must confirm first",
+        "err.reason": "pick a reason from the list",
+        "err.other_note": "the reason 'other' needs a note",
         "err.escalate_confirm": "Tick the statement to escalate this flag to BKN.",
         "decision.confirmed": "confirmed", "decision.dismissed": "dismissed",
         "decision.escalated": "escalated", "decision.pending": "pending",
@@ -82,6 +95,21 @@ def act_words(kind: str, stance: str, target_kinds: set[str], lang: str = i18n.D
 
 def _known_acts() -> set[str]:
     return {f"act.{k}" for k in ("post", "reply", "quote", "repost", "like")}
+
+
+# The review service's refusals (English, for logs and the CLI) as reviewers read them.
+_REFUSALS = (("already escalated", "err.already_escalated"), ("already confirmed", "err.already_confirmed"),
+             ("four-eyes", "err.four_eyes"), ("only a confirmed flag", "err.not_confirmed"),
+             ("reason must be one of", "err.reason"), ("needs a --note", "err.other_note"))
+
+
+def refusal_text(exc: Exception, lang: str = i18n.DEFAULT) -> str:
+    """A refused decision's reason in the reviewer's language (the service's text otherwise)."""
+    message = str(exc)
+    for marker, key in _REFUSALS:
+        if marker in message:
+            return t(key, lang)
+    return message
 
 
 def target_label(label: str) -> str:

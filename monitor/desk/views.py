@@ -15,7 +15,7 @@ from starlette.routing import Route
 from monitor import i18n
 from monitor.desk.app import Ctx, context, redirect, render, secure
 from monitor.desk.auth import csrf_ok
-from monitor.desk_service import DeskService
+from monitor.desk_service import DeskService, refusal_text
 from monitor.errors import ReviewError, StorageError
 from monitor.evidence import card_html
 from monitor.review import REASONS
@@ -218,7 +218,8 @@ async def decide(request: Request) -> Response:
     except AccessDenied:
         raise
     except ReviewError as exc:
-        ctx.session["flash"] = {"ok": False, "text": i18n.t("desk.not_recorded", ctx.lang, why=str(exc))}
+        why = refusal_text(exc, ctx.lang)
+        ctx.session["flash"] = {"ok": False, "text": i18n.t("desk.not_recorded", ctx.lang, why=why)}
         return redirect(ctx, f"/flag/{flag_id}")
     what = ", ".join(f"#{r.flag_id} {i18n.t('decision.' + r.decision, ctx.lang)}" for r in written)
     ctx.session["flash"] = {"ok": True, "text": i18n.t("desk.recorded", ctx.lang, what=what)}

@@ -110,7 +110,7 @@ def test_escalation_under_four_eyes_and_the_letter(desk: dict[str, Any], tmp_pat
         browser.sign_in(second, base, "koor2", PASSWORD)
         assert "dikonfirmasi" in _confirm(first, base, flag, "Unggahan kampanye terang-terangan")
         refused = _escalate(first, base, flag)
-        assert "Tidak tercatat" in refused and "four-eyes" in refused
+        assert "Tidak tercatat: aturan empat mata" in refused
         assert "dikonfirmasi" in _confirm(second, base, flag, "Setuju: ajakan memilih")
         assert "diteruskan" in _escalate(second, base, flag)
         second.get(f"{base}/escalations")

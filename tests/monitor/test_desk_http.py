@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -97,6 +98,9 @@ def test_queue_filters_search_and_words(desk: dict[str, Any]) -> None:
     oct_only = client.get("/", params={"since": "2024-10-01", "until": "2024-10-31", "status": "any"}).text
     assert oct_only.count('class="flag-row"') >= 1 and "2024-09-" not in oct_only
     assert client.get("/", params={"since": "kemarin"}).status_code == 400
+    cecep = client.get("/", params={"target": "bdg-1", "status": "any"}).text
+    assert cecep.count('class="flag-row"') >= 1
+    assert cecep.count("Cecep Hidayat – Nia Kurniasih") >= cecep.count('class="flag-row"')
     # A regency reviewer sees only its regency.
     ana = login(desk["base"], "ana").get("/", params={"status": "any"}).text
     assert "Agus Permana" not in ana and "Wawan Kurniawan" in ana
@@ -141,14 +145,28 @@ def test_confirm_needs_note_and_records_the_signed_in_user(desk: dict[str, Any])
     assert post_form(client, f"/flag/{flag}", f"/flag/{flag}/escalate", {"sure": "1"}).status_code == 403
 
 
+def test_group_decision_with_one_note(desk: dict[str, Any]) -> None:
+    settings = desk["settings"]
+    client = login(desk["base"], "koor")
+    queue = client.get("/").text
+    lead = re.search(r'data-flag="(\d+)"(?:(?!flag-row).)*kelompok mirip: (\d+) temuan', queue, re.S)
+    assert lead, "the sample's copied campaign messages form a group"
+    flag, size = int(lead.group(1)), int(lead.group(2))
+    page = client.get(f"/flag/{flag}").text
+    assert f"seluruh kelompok mirip ({size} temuan)" in page
+    post_form(client, f"/flag/{flag}", f"/flag/{flag}/confirm",
+              {"note": "Pesan kampanye salinan", "group": "1"})
+    rows = _sql(settings, "SELECT flag_id, note, reviewer FROM reviews WHERE note = 'Pesan kampanye salinan'")
+    assert len(rows) == size and {r[2] for r in rows} == {"koor"} and flag in {r[0] for r in rows}
+
+
 def test_escalation_four_eyes_and_downloads(desk: dict[str, Any]) -> None:
     settings = desk["settings"]
     flag = _flag_of(settings, "3204", "post")
     koor, koor2 = login(desk["base"], "koor"), login(desk["base"], "koor2")
     post_form(koor, f"/flag/{flag}", f"/flag/{flag}/confirm", {"note": "Unggahan kampanye"})
     post_form(koor, f"/flag/{flag}", f"/flag/{flag}/escalate", {"sure": "1"})
-    assert "empat mata" in koor.get(f"/flag/{flag}").text.lower() or "four-eyes" in koor.get(
-        f"/flag/{flag}").text
+    assert "Tidak tercatat: aturan empat mata" in koor.get(f"/flag/{flag}").text
     post_form(koor2, f"/flag/{flag}", f"/flag/{flag}/confirm", {"note": "Setuju, jelas berpihak"})
     post_form(koor2, f"/flag/{flag}", f"/flag/{flag}/escalate", {})  # the statement not ticked
     assert _sql(settings, "SELECT count(*) FROM reviews WHERE flag_id = ? AND decision = 'escalated'",
