@@ -183,19 +183,6 @@ def flag_region(db: Database, flag_id: int) -> str | None:
     return None if row is None else row[0]
 
 
-def other_flags(db: Database, flag_id: int, limit: int = 20) -> list[dict[str, Any]]:
-    """The same ASN's other flags, newest first."""
-    with db.connect() as con:
-        rows = con.execute(
-            "SELECT f.flag_id, coalesce(s.status, 'pending'), f.score, i.kind, i.created_at, "
-            "left(coalesce(i.text, i.subject_text, ''), 160) FROM flags f JOIN items i USING (item_key) "
-            "LEFT JOIN flag_status s USING (flag_id) WHERE f.account_id = "
-            "(SELECT account_id FROM flags WHERE flag_id = ?) AND f.flag_id <> ? "
-            "ORDER BY i.created_at DESC LIMIT ?", [flag_id, flag_id, limit]).fetchall()
-    return [{"flag_id": int(r[0]), "status": r[1], "score": float(r[2]), "kind": r[3],
-             "created_at": r[4].astimezone(UTC), "text": r[5]} for r in rows]
-
-
 def escalations(db: Database, regions: tuple[str, ...] | None, limit: int = 200) -> list[dict[str, Any]]:
     """Escalation decisions in the user's scope, newest first."""
     scope = "" if regions is None else " AND a.region IN (SELECT unnest(?))"

@@ -14,7 +14,6 @@ import secrets
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -116,7 +115,3 @@ class LoginLimiter:
         with self._lock:
             self._failures.pop(f"user:{username.lower()}", None)
 
-
-def secret_path(settings: Settings) -> Path:
-    """Where the generated session secret is kept."""
-    return settings.db_path.parent / SECRET_FILE

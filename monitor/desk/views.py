@@ -19,7 +19,7 @@ from monitor.desk_service import DeskService, refusal_text
 from monitor.errors import ReviewError, StorageError
 from monitor.evidence import card_html
 from monitor.review import REASONS
-from monitor.users import AccessDenied, User
+from monitor.users import AccessDenied
 from storage.desk import DeskFilter
 from storage.users import record_login
 
@@ -307,7 +307,3 @@ def routes() -> list[Route]:
         Route("/escalations/{review_id:int}/{what}", download, methods=["GET"]),
     ]
 
-
-def user_label(user: User) -> str:
-    """``Full Name (role)`` for page headers."""
-    return f"{user.full_name} ({user.role})"
