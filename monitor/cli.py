@@ -74,10 +74,12 @@ def _register_commands() -> None:
         cli_check,
         cli_classify,
         cli_core,
+        cli_desk,
         cli_model,
         cli_ops,
         cli_review,
         cli_roster,
+        cli_users,
     )
 
     cli_core.register(cli)
@@ -90,6 +92,8 @@ def _register_commands() -> None:
     importlib.import_module("monitor.cli_intake").register(cli)
     cli_check.register(cli)
     cli_roster.register(cli)
+    cli_users.register(cli)
+    cli_desk.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

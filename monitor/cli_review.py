@@ -57,8 +57,11 @@ def _flt(status: str = "pending", zone: str | None = None, **kw: Any) -> QueueFi
 
 def _service(state: CliState) -> ReviewService:
     from monitor.app import open_store
+    from monitor.users import os_user
 
-    return ReviewService(state.settings, open_store(state.settings))
+    # --reviewer is self-declared: the OS account that ran the command is kept beside it.
+    return ReviewService(state.settings, open_store(state.settings),
+                         {"via": "cli", "os_user": os_user()})
 
 
 def _snippet(text: str, width: int = 70) -> str:

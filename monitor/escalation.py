@@ -3,6 +3,7 @@
 One folder and a zip of it, under ``<evidence_dir>/escalations/`` (or ``--out``)::
 
     ringkasan.md | summary.md   who, what act, SKB category, dates, review trail
+    surat.pdf, surat.html       the letter to BKN (monitor/letter.py; PDF where Chromium is)
     card.html, card.png         the evidence card (PNG where Chromium is installed)
     raw/response.bin            the exact bytes the platform served
     raw/response.json           URL, HTTP status, headers, fetched_at, connector, SHA-256
@@ -146,6 +147,14 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     evidence = detail.to_json()
     files["evidence.json"] = _json(evidence)
     files["reviews.json"] = _json([r.to_json() for r in reviews])
+    # The letter lists every file above with its hash; the manifest then covers the letter too.
+    from monitor.letter import render_letter
+
+    letter = render_letter(svc, detail, reviews, reviewer, now,
+                           {p: hashlib.sha256(b).hexdigest() for p, b in sorted(files.items())})
+    for key in ("surat.html", "surat.pdf"):
+        if key in letter:
+            files[key] = letter[key]
     # The chain's head goes out with the package: whoever keeps it can later run
     # ``verify --head`` against the server's chain.
     head = head_now(svc.db)
@@ -173,7 +182,9 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     zip_partial.chmod(0o600)
     os.replace(partial, folder)
     os.replace(zip_partial, zip_path)  # last: a zip under its final name is a whole package
-    return {"folder": folder, "zip": zip_path,
+    return {"folder": folder, "zip": zip_path, "letter_number": letter["number"],
+            "letter": folder / "surat.pdf" if "surat.pdf" in files else None,
+            "letter_error": letter.get("error"),
             "zip_sha256": hashlib.sha256(zip_path.read_bytes()).hexdigest(),
             "manifest_sha256": hashlib.sha256(files["manifest.json"]).hexdigest(),
             "files": sorted(files)}

@@ -22,6 +22,8 @@ from monitor.errors import ConfigError, ConfigProblems
 from monitor.model import Account, Candidate, Election, Item, Party, Region, Registry
 
 ROSTER_COLUMNS = ("account_id", "name", "nip", "agency", "region", "platform", "handle")
+# An optional last column: the ASN's position (jabatan), printed on escalation letters.
+ROSTER_OPTIONAL = ("position",)
 REGION_COLUMNS = ("code", "name", "level", "province")
 TIMEZONES = ("WIB", "WITA", "WIT")
 PLATFORMS = frozenset({"bluesky", "mastodon", "x"})
@@ -30,8 +32,8 @@ _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
-def _read_csv(path: Path, columns: Sequence[str],
-              optional: Sequence[str] = ()) -> Iterable[tuple[int, dict[str, str]]]:
+def _read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()
+              ) -> Iterable[tuple[int, dict[str, str]]]:
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -39,16 +41,18 @@ def _read_csv(path: Path, columns: Sequence[str],
     with handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
-        if tuple(header) != tuple(columns) and tuple(header) != (*columns, *optional):
+        extra = tuple(header[len(columns):])
+        if tuple(header[:len(columns)]) != tuple(columns) or extra != tuple(optional)[:len(extra)]:
             raise ConfigError(
-                f"{path}:1", f"header must be {','.join(columns)} (found {','.join(header)})"
+                f"{path}:1", f"header must be {','.join(columns)}"
+                + (f"[,{','.join(optional)}]" if optional else "") + f" (found {','.join(header)})"
             )
         columns = header
         try:
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
                     raise ConfigError(
-                        f"{path}:{reader.line_num}", f"expected {len(columns)} columns"
+                        f"{path}:{reader.line_num}", f"expected {len(header)} columns"
                     )
                 yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items()}
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -145,18 +149,20 @@ def _roster_rows(path: Path, problems: list[tuple[str, str]]) -> Iterable[tuple[
         raise ConfigError(str(path), f"not UTF-8 (save the CSV as UTF-8): {exc}") from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text.split("\n", 1)[0]))
     try:
-        header = [h.strip() for h in next(reader, [])]
-        if tuple(header) != ROSTER_COLUMNS:
-            raise ConfigError(f"{path}:1", f"header must be {','.join(ROSTER_COLUMNS)} "
-                                           f"(found {','.join(header)})")
+        header = tuple(h.strip() for h in next(reader, []))
+        columns = (*ROSTER_COLUMNS, *ROSTER_OPTIONAL)[:max(len(header), len(ROSTER_COLUMNS))]
+        if header != columns:
+            raise ConfigError(f"{path}:1", f"header must be {','.join(ROSTER_COLUMNS)}"
+                                           f"[,{','.join(ROSTER_OPTIONAL)}] (found {','.join(header)})")
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
-            if len(values) != len(ROSTER_COLUMNS):
+            if len(values) != len(columns):
                 problems.append((f"{path}:{reader.line_num}",
-                                 f"expected {len(ROSTER_COLUMNS)} columns, found {len(values)}"))
+                                 f"expected {len(columns)} columns, found {len(values)}"))
                 continue
-            yield reader.line_num, {k: v.strip() for k, v in zip(ROSTER_COLUMNS, values, strict=True)}
+            row = {k: v.strip() for k, v in zip(columns, values, strict=True)}
+            yield reader.line_num, {**dict.fromkeys(ROSTER_OPTIONAL, ""), **row}
     except csv.Error as exc:
         raise ConfigError(f"{path}:{reader.line_num}", f"not valid CSV: {exc}") from None
 
@@ -338,3 +344,12 @@ def applies(election: Election, region_code: str, regions: Mapping[str, Region])
         return True
     region = regions.get(region_code)
     return election.level == "province" and region is not None and region.province == election.region
+
+
+def read_positions(path: Path) -> dict[str, str]:
+    """account_id -> position (jabatan) from the roster's optional ``position`` column."""
+    out: dict[str, str] = {}
+    for _line, row in _read_csv(path, ROSTER_COLUMNS, ROSTER_OPTIONAL):
+        if row.get("position"):
+            out.setdefault(row["account_id"], row["position"])
+    return out

@@ -41,3 +41,15 @@ def show(when: datetime | str | None, zone: str, seconds: bool = False) -> str:
         when = datetime.fromisoformat(when)
     fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     return f"{local(when, zone).strftime(fmt)} {zone}"
+
+
+def zone_name(region: str | None) -> str:
+    """WIB, WITA or WIT for a region code (WIB when unknown)."""
+    return region_zone(region)
+
+
+def in_region(when: datetime | str | None, region: str | None, seconds: bool = False) -> str:
+    """``when`` as ``YYYY-MM-DD HH:MM WITA`` in the zone of ``region``; ``""`` for no time."""
+    if when is None or when == "":
+        return ""
+    return show(when, zone_name(region), seconds)

@@ -117,10 +117,17 @@ class _StoreCache:
 class ReviewService:
     """Review operations over one store, with the ``[review]`` settings."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store,
+                 context: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.db = store.db
+        # Who is behind each decision besides the reviewer's name: the CLI's OS user, or the
+        # desk's signed-in account; kept in every decision's detail.
+        self.context = dict(context or {})
+
+    def _detail(self, detail: Mapping[str, Any]) -> dict[str, Any]:
+        return {**detail, **self.context}
 
     def groups(self) -> neardup.Groups:
         """Near-duplicate groups among pending flags (none when switched off)."""
@@ -153,7 +160,8 @@ class ReviewService:
                 whole_group: bool = False) -> list[Review]:
         """Confirm a flag (or every pending flag of its near-duplicate group)."""
         ids, detail = self._targets(flag_id, whole_group)
-        return q.decide(self.db, ids, Decision("confirmed", reviewer, None, note, detail),
+        return q.decide(self.db, ids,
+                        Decision("confirmed", reviewer, None, note, self._detail(detail)),
                         _confirm_rule(reviewer))
 
     def dismiss(self, flag_id: int, reviewer: str, reason: str, note: str | None = None,
@@ -164,7 +172,8 @@ class ReviewService:
         if reason == "other" and not (note and note.strip()):
             raise ReviewError("reason 'other' needs a --note saying why")
         ids, detail = self._targets(flag_id, whole_group)
-        return q.decide(self.db, ids, Decision("dismissed", reviewer, reason, note, detail),
+        return q.decide(self.db, ids,
+                        Decision("dismissed", reviewer, reason, note, self._detail(detail)),
                         _dismiss_rule)
 
     def check_escalation(self, flag_id: int) -> None:
@@ -180,8 +189,11 @@ class ReviewService:
         package = build_package(self, flag_id, reviewer, out_dir, lang or self.settings.review.language)
         detail = {"package": str(package["folder"]), "zip": str(package["zip"]),
                   "zip_sha256": package["zip_sha256"], "manifest_sha256": package["manifest_sha256"],
+                  "letter": str(package["letter"]) if package.get("letter") else None,
+                  "letter_number": package.get("letter_number"),
                   "route": "Bawaslu -> BKN -> PPK"}
-        written = q.decide(self.db, [flag_id], Decision("escalated", reviewer, None, None, detail),
+        written = q.decide(self.db, [flag_id],
+                           Decision("escalated", reviewer, None, None, self._detail(detail)),
                            _escalate_rule(self.settings.review.four_eyes))
         return written[0], package
 

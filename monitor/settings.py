@@ -279,6 +279,35 @@ class AuditSettings(_Section):
     """Environment variable holding the key of ``export --pseudonymise`` (same key, same hashes)."""
 
 
+class DeskSettings(_Section):
+    """``[desk]``: the web review desk (``asn-monitor desk``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8470, ge=1, le=65535)
+    public_url: str = ""
+    """The address reviewers open (behind the reverse proxy); https:// marks cookies Secure."""
+    session_secret_env: str = "ASN_MONITOR_DESK_SECRET"  # noqa: S105  (a variable name)
+    """Environment variable holding the cookie-signing secret; when unset, a random one is kept
+    in ``desk-session.key`` (0600) beside the database."""
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 14)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window: float = Field(default=300.0, gt=0)
+    """Seconds during which ``login_max_failures`` failed logins (per address or per user) block."""
+
+
+class EscalationSettings(_Section):
+    """``[escalation]``: the letterhead, number and signatory of the escalation letter (PDF)."""
+
+    office: str = "Badan Pengawas Pemilihan Umum"
+    city: str = "Jakarta"
+    number_format: str = "{seq:03d}/PM.00.02/K.1/{month_roman}/{year}"
+    """Fields: seq (the escalation's number this year), year, month, month_roman, flag."""
+    signatory_name: str = ""
+    signatory_position: str = "Ketua"
+    chromium: str = "chromium"
+    """Chromium executable that prints the letter to PDF; "" keeps the letter as HTML only."""
+
+
 class Settings(_Section):
     """The whole settings file."""
 
@@ -295,6 +324,8 @@ class Settings(_Section):
     backup: BackupSettings = Field(default_factory=BackupSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
 
     # Set by ``load``; not read from the file.
     base_dir: Path = Path(".")

@@ -447,6 +447,24 @@ def m007_stream_withdrawals(db: duckdb.DuckDBPyConnection) -> None:
             last_event_at TIMESTAMPTZ, lag_s DOUBLE, connected BOOLEAN NOT NULL,
             reconnects BIGINT NOT NULL, backfills BIGINT NOT NULL, last_error VARCHAR,
             updated_at TIMESTAMPTZ NOT NULL
+def m007_desk_users(db: duckdb.DuckDBPyConnection) -> None:
+    """Accounts of the web review desk and the record of every login, logout and failure.
+
+    ``session_version`` goes up when a user is disabled or gets a new password: every
+    session cookie carries the version it was issued under and stops working then.
+    """
+    db.execute(
+        """
+        CREATE TABLE desk_users (
+            username VARCHAR PRIMARY KEY, full_name VARCHAR NOT NULL, position VARCHAR,
+            role VARCHAR NOT NULL, region VARCHAR, password_hash VARCHAR NOT NULL,
+            disabled BOOLEAN NOT NULL DEFAULT false, session_version INTEGER NOT NULL DEFAULT 1,
+            created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE SEQUENCE seq_desk_logins;
+        CREATE TABLE desk_logins (
+            id BIGINT PRIMARY KEY DEFAULT nextval('seq_desk_logins'), logged_at TIMESTAMPTZ NOT NULL,
+            username VARCHAR NOT NULL, event VARCHAR NOT NULL, remote VARCHAR, detail VARCHAR
         );
         """
     )
@@ -564,4 +582,5 @@ MIGRATIONS: list[Migration] = [
     m009_ops_account_status,
     m010_ops_audit_views_add_up,
     m007_stream_withdrawals,
+    m007_desk_users,
 ]

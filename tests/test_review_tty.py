@@ -30,7 +30,7 @@ class Tmux:
         self.socket = f"asn-test-{uuid.uuid4().hex[:8]}"
         self.name = "review"
         subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", self.name,
-                        "-x", "160", "-y", "50", "-c", str(cwd), command], check=True)
+                        "-x", "80", "-y", "24", "-c", str(cwd), command], check=True)
 
     def screen(self) -> str:
         return subprocess.run(["tmux", "-L", self.socket, "capture-pane", "-p", "-t", self.name,
@@ -83,34 +83,55 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     skipped = [row[0] for row in queue[2:group_at]]
     after = next(row[0] for row in queue[group_at + 1:] if row[1] != group)
 
-    session.wait_for("[c] confirm")
+    session.wait_for("[c] konfirmasi")
     screen = session.screen()
-    assert f"Evidence card #{first}" in screen and "NIP" in screen
+    visible = screen.splitlines()[-24:]  # what an 80x24 terminal shows now
+    assert any(f"Temuan #{first}" in line for line in visible)
+    assert any("NIP" in line for line in visible) and any("Sasaran" in line for line in visible)
+    assert any("Unggahan" in line for line in visible) and max(len(x) for x in visible) <= 80
     session.send("c")
-    session.wait_for(f"flag {first}: confirmed")
-    session.wait_for(f"Evidence card #{second}")
+    session.wait_for("Catatan (wajib")
+    session.send("\r")  # an empty note backs out: nothing is recorded
+    session.wait_for("dibatalkan")
+    session.send("c")
+    session.wait_for("Catatan (wajib", count=2)
+    session.send("ajakan memilih\r")
+    session.wait_for(f"(#{first})")
+    session.send("n")  # no at the confirmation: nothing is recorded either
+    session.wait_for("dibatalkan", count=2)
+    session.send("c")
+    session.wait_for("Catatan (wajib", count=3)
+    session.send("ajakan memilih paslon\r")
+    session.wait_for(f"(#{first})", count=2)
+    session.send("y")
+    session.wait_for(f"temuan {first}: dikonfirmasi")
+    session.wait_for(f"Temuan #{second}")
     session.send("d")
-    session.wait_for("reason? (1-6")
+    session.wait_for("alasan? (1-6")
     session.send("1")
-    session.wait_for(f"flag {second}: dismissed (not_partisan)")
+    session.wait_for(f"temuan {second}: ditolak (tidak berpihak)")
     for fid in skipped:  # walk on to the first near-duplicate group
-        session.wait_for(f"Evidence card #{fid}")
+        session.wait_for(f"Temuan #{fid} ")
         session.send("s")
-        session.wait_for(f"skipped flag {fid}")
-    session.wait_for(f"Evidence card #{lead}")
-    session.wait_for(f"near-duplicate group G{group}: {len(members)} flags")
-    session.send("C")  # the whole group: one decision row for each member
+        session.wait_for(f"temuan {fid} dilewati")
+    session.wait_for(f"Temuan #{lead} ")
+    session.wait_for(f"kelompok mirip G{group}: {len(members)} temuan")
+    session.send("C")  # the whole group: one decision row for each member, one note
+    session.wait_for("Catatan (wajib", count=4)
+    session.send("pesan kampanye yang sama\r")
+    session.wait_for(f"beserta {len(members) - 1} temuan sekelompok")
+    session.send("y")
     for fid in members:
-        session.wait_for(f"flag {fid}: confirmed")
-    session.wait_for(f"Evidence card #{after}")
+        session.wait_for(f"temuan {fid}: dikonfirmasi")
+    session.wait_for(f"Temuan #{after} ")
     session.send("o")
     screen = session.wait_for("card_html:")
-    card = next(line.split("card_html:", 1)[1].strip() for line in screen.splitlines()
-                if "card_html:" in line)
-    assert Path(card).exists()
+    card = "".join(line.strip() for line in screen[screen.index("card_html:") + 10:].splitlines()
+                   if line.strip() and not line.startswith(("card_png", "[c]")))
+    assert "card-id.html" in card
     session.send("xq")  # typed fast: an unknown key does nothing, and q is not lost
     decisions = 2 + len(members)
-    session.wait_for(f"quit: {decisions} decisions recorded")
+    session.wait_for(f"keluar: {decisions} keputusan tercatat")
     deadline = time.monotonic() + 20
     while not (tmp_path / "exit-code").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -121,4 +142,9 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     expected = [(first, "confirmed", None, "ana"), (second, "dismissed", "not_partisan", "ana")]
     assert rows[:2] == expected
     assert sorted(rows[2:]) == [(fid, "confirmed", None, "ana") for fid in members]
+    with duckdb.connect(str(load(settings_path).db_path), read_only=True) as con:
+        notes = con.execute("SELECT note FROM reviews WHERE decision = 'confirmed' ORDER BY review_id"
+                            ).fetchall()
+    assert notes[0] == ("ajakan memilih paslon",)
+    assert set(notes[1:]) == {("pesan kampanye yang sama",)}
     assert flagged("verify").exit_code == 0

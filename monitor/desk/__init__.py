@@ -1,0 +1,1 @@
+"""The web review desk: server-rendered pages over the review service (``asn-monitor desk``)."""
