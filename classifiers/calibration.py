@@ -8,9 +8,13 @@ the expected calibration error (ECE).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,50 @@ def confusion(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
     for g, p in zip(gold, pred, strict=True):
         m[idx[g]][idx[p]] += 1
     return m
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """A monotone map from a model's raw partisan score to a probability of partisan.
+
+    Fitted by isotonic regression on held-out texts when the model is trained and
+    stored as ``calibration.json`` beside it: ``xs`` and ``ys`` are the corners
+    of the fitted step function, read between them by linear interpolation.
+    """
+
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+
+    @classmethod
+    def identity(cls) -> Calibrator:
+        """The map that changes nothing (a model with no calibration file)."""
+        return cls((0.0, 1.0), (0.0, 1.0))
+
+    @classmethod
+    def fit(cls, scores: Sequence[float], outcomes: Sequence[bool]) -> Calibrator:
+        """Isotonic regression of ``outcomes`` on ``scores``."""
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        iso.fit(list(scores), [float(o) for o in outcomes])
+        xs = [0.0, *(float(x) for x in iso.X_thresholds_), 1.0]
+        ys = [float(iso.predict([0.0])[0]), *(float(y) for y in iso.y_thresholds_),
+              float(iso.predict([1.0])[0])]
+        return cls(tuple(xs), tuple(ys))
+
+    def __call__(self, score: float) -> float:
+        """The calibrated probability for a raw score."""
+        return float(np.interp(score, self.xs, self.ys))
+
+    def to_json(self) -> dict[str, list[float]]:
+        """A JSON-ready dict."""
+        return {"xs": list(self.xs), "ys": list(self.ys)}
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Calibrator:
+        """``calibration.json`` of ``model_dir``, or the identity when there is none."""
+        path = Path(model_dir) / "calibration.json"
+        if not path.exists():
+            return cls.identity()
+        data = json.loads(path.read_text())
+        return cls(tuple(data["xs"]), tuple(data["ys"]))

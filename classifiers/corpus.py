@@ -28,6 +28,12 @@ SEED_CORPUS = DATA_DIR / "seed_corpus.jsonl"
 # complaint are not campaigning. One text per line; ".txt" so that the package
 # data rules in pyproject.toml ship it in a wheel.
 SMSA_NEGATIVES = DATA_DIR / "smsa_negatives.txt"
+# Real comments and news sentences about politicians (SmSA and NERP train splits,
+# Apache-2.0), masked like candidates; built by ``data/make_real_corpus.py``.
+REAL_POLITICAL = DATA_DIR / "real_political.jsonl"
+# Posts written for the project in many people's styles (see data/NOTICE.md), each
+# masked by hand: the failure patterns the synthetic seed corpus never showed.
+WRITTEN_POSTS = DATA_DIR / "written_posts.jsonl"
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"
@@ -87,6 +93,27 @@ def load_bundled_negatives(path: Path = SMSA_NEGATIVES) -> list[LabelledExample]
                 for line in fh if line.strip()]
 
 
+def load_written_posts(path: Path = WRITTEN_POSTS) -> list[LabelledExample]:
+    """The bundled hand-written posts (same format as the real political rows)."""
+    return load_real_political(path)
+
+
+def load_real_political(path: Path = REAL_POLITICAL) -> list[LabelledExample]:
+    """The bundled real comments and news sentences about politicians, already masked."""
+    if not path.exists():
+        return []
+    out: list[LabelledExample] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("label") not in STANCES:
+                raise InputError(f"{path}:{n}: label {row.get('label')!r} is not a stance")
+            out.append(LabelledExample(row["text"], row["label"], source=row["source"]))
+    return out
+
+
 def labelled_from_items(
     labelled: Iterable[tuple[Item, Stance]],
     registries: RegistryView,
@@ -132,6 +159,38 @@ def neutralised_copies(
             text = text.replace(p, word)
         out.append(LabelledExample(text, ex.label, ex.kind, ex.subject_text,
                                    source=f"{ex.source}+neutralised", style=ex.style))
+    return out
+
+
+def rival_compositions(
+    examples: Iterable[LabelledExample], n: int = 600, seed: int = 0, max_words: int = 30
+) -> list[LabelledExample]:
+    """Texts that attack one side to back the other, built from two real or seed examples.
+
+    An oppose example whose ``[CALON]`` becomes ``[LAWAN]``, joined with a
+    support example, supports ``[CALON]``; the reverse opposes it. This teaches
+    the model that what is said of a rival does not count for the target, which
+    is how the per-target texts read ("[LAWAN] korupsi , pilih [CALON]").
+    """
+    import random
+
+    pool = [ex for ex in examples if ex.subject_text is None and "[CALON]" in ex.text
+            and len(ex.text.split()) <= max_words]
+    sup = [ex for ex in pool if ex.label == "support"]
+    opp = [ex for ex in pool if ex.label == "oppose"]
+    if not sup or not opp:
+        return []
+    rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
+    out: list[LabelledExample] = []
+    for k in range(n):
+        a, b = rng.choice(sup), rng.choice(opp)
+        label: Stance
+        if k % 2:  # attack the rival, back the target
+            rival, own, label = b.text.replace("[CALON]", "[LAWAN]"), a.text, "support"
+        else:  # praise the rival, attack the target
+            rival, own, label = a.text.replace("[CALON]", "[LAWAN]"), b.text, "oppose"
+        text = f"{rival} {own}" if rng.random() < 0.5 else f"{own} {rival}"
+        out.append(LabelledExample(text, label, source="rival"))
     return out
 
 

@@ -27,6 +27,7 @@ from classifiers.models import (
     stance_metrics,
     write_model_files,
 )
+from classifiers.sentiment import SentimentFeatures
 from monitor.errors import ConfigError
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -35,6 +36,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "char_min_df": 2,
     "class_weight": "balanced",
     "max_iter": 3000,
+    # Weight of the sentiment columns (classifiers.sentiment) beside the n-grams; 0 leaves them out.
+    "sentiment_scale": 2.0,
 }
 
 
@@ -115,13 +118,16 @@ def word_features(text: str) -> list[str]:
 
 
 def _pipeline(params: dict[str, Any]) -> Pipeline:
-    features = FeatureUnion([
+    parts: list[tuple[str, Any]] = [
         # Tokens are already normalised and space-separated; keep placeholders and emoji.
         ("words", TfidfVectorizer(analyzer=word_features, lowercase=False, sublinear_tf=True)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(params["char_ngrams"]),
                                   min_df=params["char_min_df"], lowercase=False,
                                   sublinear_tf=True)),
-    ])
+    ]
+    if params.get("sentiment_scale"):
+        parts.append(("sentiment", SentimentFeatures(scale=params["sentiment_scale"])))
+    features = FeatureUnion(parts)
     clf = LogisticRegression(C=params["C"], max_iter=params["max_iter"],
                              class_weight=params["class_weight"])
     return Pipeline([("features", features), ("clf", clf)])

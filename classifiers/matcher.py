@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +46,11 @@ CALON = "[CALON]"
 PARTAI = "[PARTAI]"
 NOMOR = "[NOMOR]"
 SUBJEK = "[SUBJEK]"  # separates the actor's own words from the engaged post's text
+# In the text read for one target, every other target that is not its ally (its
+# own party, its own candidate) becomes [LAWAN], so "X korupsi, pilih Y" reads as
+# an attack on X in X's text and as support in Y's.
+LAWAN = "[LAWAN]"
+Mask = tuple[str, str]  # (placeholder, target id) of a masked token
 
 # Words that by themselves say "this is about an election".
 ELECTION_WORDS: frozenset[str] = frozenset(
@@ -102,7 +107,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class MatchResult:
-    """What stage 1 found in one item, and the masked text for stage 2."""
+    """What stage 1 found in one item, and the masked texts for stage 2.
+
+    ``masked_text`` masks every target with its placeholder; ``by_target`` holds,
+    for each target, the text in which only it and its allies keep their
+    placeholder and every other target reads ``[LAWAN]``.
+    """
 
     targets: tuple[str, ...]
     evidence: tuple[Evidence, ...]
@@ -110,6 +120,11 @@ class MatchResult:
     election_context: bool  # the item uses election words (pemilu, coblos, paslon, ...)
     account_match: bool
     elections: tuple[str, ...] = field(default=())
+    by_target: Mapping[str, str] = field(default_factory=dict)
+
+    def text_for(self, target: str) -> str:
+        """The masked text as read for ``target`` (the plain masked text if unknown)."""
+        return self.by_target.get(target, self.masked_text)
 
     @property
     def matched(self) -> bool:
@@ -134,10 +149,20 @@ class _Compiled:
     hashtags: dict[str, str]
     accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
     by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
+    allies: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> its side
 
 
 def _handle(h: str) -> str:
     return h.strip().lstrip("@").lower()
+
+
+def _allies(reg: Registry) -> dict[str, frozenset[str]]:
+    """Each target with the targets on its side: a ticket and the parties that carry it."""
+    side: dict[str, set[str]] = {c.id: {c.id, *c.parties} for c in reg.candidates}
+    for party in reg.parties:
+        side.setdefault(party.id, {party.id}).update(
+            c.id for c in reg.candidates if party.id in c.parties)
+    return {t: frozenset(s) for t, s in side.items()}
 
 
 class RegistryMatcher:
@@ -188,7 +213,7 @@ class RegistryMatcher:
         by_first: dict[str, list[_Phrase]] = {}
         for ph in phrases:  # already longest first
             by_first.setdefault(ph.words[0], []).append(ph)
-        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first)
+        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first, _allies(reg))
         self._cache[key] = compiled
         self._by_id[id(reg)] = (reg, compiled)
         return compiled
@@ -220,41 +245,40 @@ class RegistryMatcher:
         all_words = [t.text for n, _ in parts for t in n.tokens]
         context = _has_election_context(all_words)
         evidence: list[Evidence] = []
-        masks_per_part: list[dict[int, str]] = []
+        masks_per_part: list[dict[int, Mask]] = []
         for n, in_subject in parts:
-            masks: dict[int, str] = {}
+            masks: dict[int, Mask] = {}
             evidence.extend(self._match_tokens(n, compiled, masks, in_subject, context))
             masks_per_part.append(masks)
         # Numbers and hand signs: their frames may rely on names found anywhere.
         words_context = context
         context = context or bool(evidence)
         level_hint = _level_hint(all_words)
-        final_parts: list[str] = []
         for (n, in_subject), masks in zip(parts, masks_per_part, strict=True):
             evidence.extend(
                 _match_numbers(n, compiled, masks, in_subject, context, level_hint)
             )
-            final_parts.append(_render(n, masks))
         evidence.extend(self._match_accounts(item, compiled))
         evidence = _disambiguate_numbers(evidence)
-        if item.kind in ("reply", "quote"):
-            masked = f"{final_parts[0]} {SUBJEK} {final_parts[1]}" if len(final_parts) > 1 else (
-                final_parts[0] if final_parts else "")
-        else:
-            masked = final_parts[0] if final_parts else ""
         targets = tuple(dict.fromkeys(e.target for e in evidence))
-        elections = tuple(dict.fromkeys(e.election for e in evidence))
+        kept = set(targets)
+        # A number that could name several targets belongs to the one disambiguation kept.
+        masks_per_part = [{i: (ph, next((t for t in owner.split("|") if t in kept), ""))
+                           for i, (ph, owner) in masks.items()} for masks in masks_per_part]
+        rendered = [n for n, _ in parts]
+        sides = _sides(compiled, targets)
         return MatchResult(
             targets=targets,
             evidence=tuple(evidence),
-            masked_text=masked.strip(),
+            masked_text=_join(item.kind, rendered, masks_per_part, None),
             election_context=words_context,
             account_match=any(e.rule == "account" for e in evidence),
-            elections=elections,
+            elections=tuple(dict.fromkeys(e.election for e in evidence)),
+            by_target={t: _join(item.kind, rendered, masks_per_part, sides[t]) for t in targets},
         )
 
     def _match_tokens(
-        self, n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, str],
+        self, n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask],
         in_subject: bool, context: bool,
     ) -> list[Evidence]:
         toks = n.tokens
@@ -270,13 +294,13 @@ class RegistryMatcher:
                     continue
                 for j, u in enumerate(toks):
                     if u.kind == "hashtag" and u.start == t.start:
-                        masks[j] = CALON
+                        masks[j] = (CALON, target)
                 out.append(Evidence("hashtag", t.raw, target, c.registry.election.id, in_subject))
             for i, t in enumerate(toks):
                 if t.kind == "mention" and i not in masks:
                     for (_, handle), (target, ph) in c.accounts.items():
                         if handle == _handle(t.text):
-                            masks[i] = ph
+                            masks[i] = (ph, target)
                             out.append(Evidence("mention", t.raw, target,
                                                 c.registry.election.id, in_subject))
                             break
@@ -291,7 +315,7 @@ class RegistryMatcher:
                     if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
                         continue
                     for j in range(i, i + k):
-                        masks[j] = p.placeholder
+                        masks[j] = (p.placeholder, p.target)
                     out.append(Evidence(p.rule, " ".join(p.words), p.target,
                                         c.registry.election.id, in_subject))
                     break
@@ -362,7 +386,7 @@ _NUM_RE = re.compile(r"^0?\d{1,2}$")
 
 
 def _match_numbers(
-    n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, str], in_subject: bool,
+    n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask], in_subject: bool,
     context: bool, level_hint: set[Level],
 ) -> list[Evidence]:
     toks = n.tokens
@@ -379,7 +403,7 @@ def _match_numbers(
                 ev = _number_targets(HAND_SIGNS[t.text], t.raw, compiled, level_hint, False,
                                      in_subject, "hand_sign")
                 if ev:
-                    masks[i] = NOMOR
+                    masks[i] = (NOMOR, _any_of(ev))
                     out.extend(ev)
             continue
         if t.kind not in ("number", "hashtag") or not _NUM_RE.match(t.text):
@@ -397,9 +421,14 @@ def _match_numbers(
         ev = _number_targets(int(t.text), t.text, compiled, hint, party_frame, in_subject,
                              "ballot_number", frame_words=" ".join(words[max(0, i - 2):i + 1]))
         if ev:
-            masks[i] = NOMOR
+            masks[i] = (NOMOR, _any_of(ev))
             out.extend(ev)
     return out
+
+
+def _any_of(evidence: Sequence[Evidence]) -> str:
+    """The owner of a number that may name several targets, settled after disambiguation."""
+    return "|".join(dict.fromkeys(e.target for e in evidence))
 
 
 def _ballot_frame(words: Sequence[str], i: int) -> tuple[str, bool] | None:
@@ -456,15 +485,41 @@ def _number_targets(
     return out
 
 
-def _render(n: Normalised, masks: dict[int, str]) -> str:
-    """The normalised text with masked tokens replaced, runs of one placeholder merged."""
+def _sides(compiled: Sequence[_Compiled], targets: Sequence[str]) -> dict[str, frozenset[str]]:
+    """For each found target, the targets read on its side (itself and its allies)."""
+    out: dict[str, frozenset[str]] = {}
+    for t in targets:
+        side = {t}
+        for c in compiled:
+            side |= c.allies.get(t, frozenset())
+        out[t] = frozenset(side)
+    return out
+
+
+def _render(n: Normalised, masks: dict[int, Mask], side: frozenset[str] | None = None) -> str:
+    """The normalised text with masked tokens replaced, runs of one placeholder merged.
+
+    With ``side``, targets outside it read ``[LAWAN]``.
+    """
     out: list[str] = []
     for i, t in enumerate(n.tokens):
-        word = masks.get(i, t.text)
-        if i in masks and out and out[-1] == word:
+        mask = masks.get(i)
+        if mask is None:
+            out.append(t.text)
             continue
-        out.append(word)
+        word = mask[0] if side is None or mask[1] in side else LAWAN
+        if not (out and out[-1] == word):
+            out.append(word)
     return " ".join(out)
+
+
+def _join(kind: str, parts: Sequence[Normalised], masks: Sequence[dict[int, Mask]],
+          side: frozenset[str] | None) -> str:
+    """The model text of an item: own words, then ``[SUBJEK]`` and the engaged post."""
+    rendered = [_render(n, m, side) for n, m in zip(parts, masks, strict=True)]
+    if kind in ("reply", "quote") and len(rendered) > 1:
+        return f"{rendered[0]} {SUBJEK} {rendered[1]}".strip()
+    return rendered[0].strip() if rendered else ""
 
 
 def model_text(text: str | None, subject_text: str | None = None, kind: str = "post") -> str:
