@@ -23,7 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from monitor.errors import ConfigError, InputError
 from monitor.model import (
@@ -105,7 +104,8 @@ class DevItem:
 
 def text_sha1(text: str) -> str:
     """First 12 hex digits of the sha1 of ``text`` in UTF-8 (the label file's check)."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+    # A change detector, not security: sha1 is what the label file records.
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
 
 
 # ------------------------------------------------------------------------- registries
@@ -303,7 +303,8 @@ def load_devset(shared: Path = SHARED_DATA, labels: Path = LABELS_FILE,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the model's figures and the keyword floor's on the dev set."""
-    from classifiers.devset_metrics import KeywordFloor, devset_markdown, evaluate_devset
+    from classifiers.api import build_default_classifier
+    from classifiers.devset_metrics import real_dev_markdown, real_dev_section
 
     ap = argparse.ArgumentParser(prog="python -m classifiers.devset", description=__doc__)
     ap.add_argument("--model-dir", type=Path, default=Path("data/models/stance"))
@@ -311,17 +312,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args(argv)
-    from classifiers.api import build_default_classifier
-
     clf = build_default_classifier(args.model_dir, threshold=args.threshold)
-    report: dict[str, Any] = {"model": evaluate_devset(clf, args.shared_data),
-                              "keyword_floor": evaluate_devset(KeywordFloor(), args.shared_data)}
-    sys.stdout.write(f"# Real dev set, model `{clf.version}`, threshold {args.threshold:.2f}\n\n"
-                     + devset_markdown(report["model"]) + "\n\n# Keyword floor "
-                     "(flag any text naming a registry target)\n\n"
-                     + devset_markdown(report["keyword_floor"]) + "\n")
+    section = real_dev_section(clf, args.shared_data)
+    sys.stdout.write(f"# Real dev set: model `{clf.version}`, threshold {args.threshold:.2f}\n\n"
+                     + real_dev_markdown(section) + "\n")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(section, indent=2), encoding="utf-8")
     return 0
 
 

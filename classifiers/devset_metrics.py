@@ -187,3 +187,19 @@ def devset_markdown(section: dict[str, Any]) -> str:
                 + (f" stance {_cell(r['stance_accuracy'])}" if "stance_accuracy" in r else "")
                 for t, r in per.items()))
     return "\n".join(lines)
+
+
+def real_dev_section(classifier: Classifier, shared: Path | None = None) -> dict[str, Any]:
+    """The ``real-dev`` section of ``asn-monitor evaluate``: the classifier and the floor."""
+    out = evaluate_devset(classifier, shared)
+    out["keyword_floor"] = evaluate_devset(KeywordFloor(), shared)
+    return out
+
+
+def real_dev_markdown(section: dict[str, Any]) -> str:
+    """The section as Markdown: the classifier's table, then the keyword floor's."""
+    text = devset_markdown(section)
+    if "keyword_floor" in section:
+        text += ("\n\nKeyword floor (flag any text that names a registry target):\n\n"
+                 + devset_markdown(section["keyword_floor"]))
+    return text
