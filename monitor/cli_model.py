@@ -78,8 +78,8 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
 @click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Model folder (default: the one the settings use).")
 @click.option("--dataset", "datasets", multiple=True,
-              type=click.Choice(["seed-heldout", "real-negatives", "political-stance"]),
-              help="Evaluation set (repeatable; default: all three).")
+              type=click.Choice(["seed-heldout", "real-negatives", "political-stance", "real-dev"]),
+              help="Evaluation set (repeatable; default: all four).")
 @click.option("--shared-data", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the public datasets (default: ../shared/data beside the project).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -101,7 +101,8 @@ def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, .
         from classifiers.api import ensure_default_model
 
         ensure_default_model(folder)
-    report = evaluate(folder, datasets or ("seed-heldout", "real-negatives", "political-stance"),
+    report = evaluate(folder, datasets or ("seed-heldout", "real-negatives", "political-stance",
+                                           "real-dev"),
                       shared_data=shared_data or SHARED_DATA, threshold=c.flag_threshold)
     if out_path is not None:
         text = (json.dumps(report.to_json(), indent=2) if out_path.suffix == ".json"
