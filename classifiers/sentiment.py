@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.normalise import normalise
+from classifiers.zones import split_zones
 
 SENTIMENT_DATA = Path(__file__).with_name("data") / "sentiment.tsv.gz"
 SENTIMENT_LABELS = ("positive", "negative", "neutral")
@@ -45,7 +46,9 @@ def load_sentiment_data(path: Path = SENTIMENT_DATA) -> tuple[list[str], list[st
 
 
 class SentimentFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
-    """Three columns, P(positive), P(negative), P(neutral) times ``scale``.
+    """Six columns: P(positive), P(negative), P(neutral) of what the text says of the
+    target, then of its rivals (zeros when it names none; :mod:`classifiers.zones`),
+    times ``scale``.
 
     ``fit`` ignores the stance texts it is given and trains on the bundled
     sentiment set; the fitted model is pickled with the stance model.
@@ -73,6 +76,14 @@ class SentimentFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return self
 
     def transform(self, x: Sequence[str]) -> np.ndarray:
-        """The scaled sentiment probabilities of ``x``."""
-        proba = self.model_.predict_proba(list(x))[:, self.columns_]
-        return np.asarray(proba * self.scale)
+        """The scaled sentiment probabilities of each text's own and rival zones."""
+        own, rival = zip(*(split_zones(t.partition("[SUBJEK]")[0]) for t in x), strict=True) \
+            if len(x) else ((), ())
+        out = np.zeros((len(x), 2 * len(SENTIMENT_LABELS)))
+        if len(x):
+            out[:, :3] = self.model_.predict_proba(list(own))[:, self.columns_]
+        has_rival = [i for i, r in enumerate(rival) if r]
+        if has_rival:
+            proba = self.model_.predict_proba([rival[i] for i in has_rival])
+            out[has_rival, 3:] = proba[:, self.columns_]
+        return np.asarray(out * self.scale)

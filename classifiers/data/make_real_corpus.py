@@ -41,6 +41,7 @@ RELABELS = Path(__file__).with_name("smsa_relabels.csv")
 # SmSA's preprocessing expanded "pak" (sir) to "pakai" (use) before names.
 _PAK = re.compile(r"\bpakai (?=\[CALON\])")
 NERP_SAMPLE = 500
+EMOTION_TO_SENTIMENT = {"anger": "negative", "happy": "positive", "love": "positive"}
 _WHEN = datetime(2019, 1, 1, tzinfo=UTC)
 
 
@@ -105,12 +106,17 @@ def nerp_rows(path: Path, matcher: RegistryMatcher) -> list[dict[str, str]]:
 
 
 def sentiment_rows(shared_data: Path) -> list[tuple[str, str]]:
-    """SmSA and NusaX train rows that do not name politics: (text, sentiment)."""
+    """SmSA, NusaX and EmoT train rows that do not name politics: (text, sentiment)."""
     rows = [(t, lab) for t, lab in iter_smsa(shared_data / "indonlu-smsa" / "train_preprocess.tsv")
             if not POLITICAL_RE.search(t)]
     with (shared_data / "nusax-sentiment-ind" / "train.csv").open(encoding="utf-8") as fh:
         rows += [(r["text"], r["label"]) for r in csv.DictReader(fh)
                  if not POLITICAL_RE.search(r["text"])]
+    # Real tweets (IndoNLU EmoT train, Apache-2.0): anger is how people attack, happiness
+    # and love how they praise, in tweet style; fear and sadness say neither and stay out.
+    with (shared_data / "indonlu-emot" / "train_preprocess.csv").open(encoding="utf-8") as fh:
+        rows += [(r["tweet"], EMOTION_TO_SENTIMENT[r["label"]]) for r in csv.DictReader(fh)
+                 if r["label"] in EMOTION_TO_SENTIMENT and not POLITICAL_RE.search(r["tweet"])]
     return [(" ".join(t.split()), lab) for t, lab in rows]
 
 
