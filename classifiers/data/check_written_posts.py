@@ -1,6 +1,6 @@
 """Check a hand-written labelled corpus: valid JSON lines, known labels, placeholders, no duplicate texts.
 
-Run: python classifiers/data/check_written_posts.py classifiers/data/written_posts_more.jsonl
+Run: python classifiers/data/check_written_posts.py [FILE.jsonl] [--summary]
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def summary(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "classifiers/data/written_posts_more.jsonl")
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    target = Path(paths[0] if paths else "classifiers/data/written_posts_more.jsonl")
     found = check(target)
     for p in found:
         print(p)
