@@ -36,6 +36,7 @@ from classifiers.corpus import (
     SEED_CORPUS,
     SMSA_NEGATIVES,
     WRITTEN_POSTS,
+    WRITTEN_POSTS_MORE,
     LabelledExample,
     load_bundled_negatives,
     load_real_political,
@@ -52,7 +53,8 @@ from classifiers.transformer import DEFAULT_BASE, train_transformer
 from monitor.errors import ConfigError
 from monitor.model import Classifier
 
-BUNDLED = (SEED_CORPUS, SMSA_NEGATIVES, REAL_POLITICAL, WRITTEN_POSTS, SENTIMENT_DATA)
+BUNDLED = (SEED_CORPUS, SMSA_NEGATIVES, REAL_POLITICAL, WRITTEN_POSTS, WRITTEN_POSTS_MORE,
+           SENTIMENT_DATA)
 # Every seventh real row is held out of training to calibrate the score.
 CALIBRATION_FOLD = 7
 DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
