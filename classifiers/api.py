@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from classifiers.calibration import Calibrator
 from classifiers.cascade import CascadeClassifier
 from classifiers.corpus import (
@@ -46,7 +44,14 @@ from classifiers.corpus import (
     rival_compositions,
 )
 from classifiers.linear import train_linear
-from classifiers.models import LABELS, ModelKind, StanceModel, TrainReport, load_model, read_meta
+from classifiers.models import (
+    ModelKind,
+    StanceModel,
+    TrainReport,
+    load_model,
+    partisan_raw,
+    read_meta,
+)
 from classifiers.sentiment import SENTIMENT_DATA
 from classifiers.stages import StageConfig, build_stages
 from classifiers.transformer import DEFAULT_BASE, train_transformer
@@ -114,9 +119,7 @@ def fit_calibration(model: StanceModel, held_out: Sequence[LabelledExample],
                                                                  "[NOMOR]"))]
     if len(named) < 50:
         return Calibrator.identity()
-    proba = model.predict_proba([ex.model_input() for ex in named])
-    unrel = proba[:, LABELS.index("unrelated")]
-    raw = (proba[:, 0] + proba[:, 1]) / np.maximum(1e-9, 1.0 - unrel)
+    raw = partisan_raw(model.predict_proba([ex.model_input() for ex in named]))
     cal = Calibrator.fit(raw.tolist(), [ex.label in ("support", "oppose") for ex in named])
     (Path(out_dir) / "calibration.json").write_text(json.dumps(cal.to_json(), indent=1))
     return cal

@@ -7,10 +7,10 @@ each target, the text in which that target is ``[CALON]`` (or ``[PARTAI]``,
 * the target's stance is the model's, except that ``unrelated`` counts only when
   the model is sure of it (``P(unrelated) >= unrelated_veto``): a text that
   names a registry candidate is about the election far more often than not;
-* its score is the probability that the item takes a side on it,
-  ``(P(support) + P(oppose)) / (1 - P(unrelated))``, put through the model's
-  calibration (``calibration.json`` in the model folder) so that it reads as a
-  probability;
+* its score is the probability that the item takes a side on it: the model's
+  partisan share with ``unrelated`` discounted (:func:`classifiers.models.partisan_raw`),
+  put through the model's calibration (``calibration.json`` in the model folder)
+  so that it reads as a probability;
 * the item enters the review queue (``flagged``) when a target in a registry
   that applies to the actor has a partisan stance and a score of at least
   ``review_threshold`` (recall first: a reviewer reads it); it is marked high
@@ -32,7 +32,7 @@ import numpy as np
 
 from classifiers.calibration import Calibrator
 from classifiers.matcher import MatchResult, RegistryMatcher
-from classifiers.models import LABELS, StanceModel
+from classifiers.models import LABELS, StanceModel, partisan_raw
 from classifiers.stages import MatchStage, ModelStage, Reading, Stage
 from monitor.model import Item, RegistryView, Result, Stance, TargetStance, skb_category
 
@@ -107,8 +107,7 @@ class CascadeClassifier:
         q = dict(zip(LABELS, p.tolist(), strict=True))
         if q["unrelated"] >= self.unrelated_veto:
             return TargetStance(target, "unrelated", 0.0)
-        raw = (q["support"] + q["oppose"]) / max(1e-9, 1.0 - q["unrelated"])
-        score = self.calibrator(raw)
+        score = self.calibrator(float(partisan_raw(p)[0]))
         side: Stance = "support" if q["support"] >= q["oppose"] else "oppose"
         if engagement:
             # Liking or sharing a campaign account's post endorses it.

@@ -54,7 +54,7 @@ class SentimentFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     sentiment set; the fitted model is pickled with the stance model.
     """
 
-    def __init__(self, scale: float = 1.0, C: float = 2.0) -> None:  # noqa: N803 - sklearn name
+    def __init__(self, scale: float = 1.0, C: float = 2.0) -> None:
         self.scale = scale
         self.C = C
 
