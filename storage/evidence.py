@@ -137,7 +137,7 @@ def flag_detail(db: Database, flag_id: int) -> FlagDetail:
         refs = [("evidence", int(row[13])), *(("file", int(f["file_id"])) for f in files),
                 *(("review", r) for r in reviews)]
         links = chain.links_for(con, refs)
-        names = target_names(con)
+        registry_names = target_names(con)
     raw_meta = {"size": row[16], "source_url": row[17], "http_status": row[18],
                 "headers": json.loads(row[19]) if row[19] else {},
                 "fetched_at": row[20].astimezone(UTC).isoformat() if row[20] else None,
@@ -149,7 +149,7 @@ def flag_detail(db: Database, flag_id: int) -> FlagDetail:
         item=json.loads(row[11]), account=json.loads(row[12]), evidence_id=int(row[13]),
         evidence_sha256=row[14], raw_sha256=row[15], raw_meta=raw_meta, files=files, links=links,
         target_stances=parse_target_stances(row[23]), high_confidence=bool(row[24]),
-        target_names={k: v for k, v in names.items() if k in set(json.loads(row[5]))},
+        target_names={k: v for k, v in registry_names.items() if k in set(json.loads(row[5]))},
     )
 
 

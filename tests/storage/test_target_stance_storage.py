@@ -46,7 +46,8 @@ BOTH = (TargetStance("bdg-1", "support", 0.91), TargetStance("bdg-3", "oppose", 
 
 def _save(store: Store, specs: list[tuple[int, float, bool, tuple[TargetStance, ...]]]) -> list[int]:
     run = store.begin_run("test")
-    items = [(_fetched(n), None, f"teks {n}") for n, *_ in specs]
+    items: list[tuple[Fetched, str | None, str]] = [(_fetched(n), None, f"teks {n}")
+                                                    for n, *_ in specs]
     evidence = [Evidence(f"x:{n}", f.raw.sha256, {"id": str(n)}, {}, "0" * 64)
                 for (n, *_), (f, _, _) in zip(specs, items, strict=True)]
     page = PageRecord(run, "src", "feed", items=items,
