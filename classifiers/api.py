@@ -137,6 +137,7 @@ def train(
     bundled_negatives: bool = True,
     neutralised_fraction: float = 0.5,
     log: Callable[[str], None] | None = None,
+    extra_sources: dict[str, int] | None = None,
 ) -> TrainReport:
     """Train a stance model of ``kind`` into ``out_dir`` and report its held-out metrics.
 
@@ -154,11 +155,26 @@ def train(
     if kind == "linear":
         report = train_linear(train_set, Path(out_dir), eval_set, params)
         fit_calibration(load_model(Path(out_dir)), eval_set, Path(out_dir))
+        record_sources(Path(out_dir), train_set, extra_sources or {})
         return report
     if kind == "transformer":
         p = {"epochs": epochs, **(params or {})}
         return train_transformer(train_set, Path(out_dir), base_model, eval_set, p, log=log)
     raise ConfigError("train", f"unknown model kind {kind!r} (linear or transformer)")
+
+
+def record_sources(out_dir: Path, train_set: Sequence[LabelledExample],
+                   extra: dict[str, int]) -> None:
+    """Write into ``meta.json`` what the model was trained on: rows per corpus and file."""
+    counts: dict[str, int] = {}
+    for ex in train_set:
+        key = ex.source.split(":")[0].split("+")[0]
+        counts[key] = counts.get(key, 0) + 1
+    meta_path = Path(out_dir) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["trained_on"] = {"rows_by_source": counts, "bundled_data_sha": _bundled_data_sha(),
+                          **({"extra": extra} if extra else {})}
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True))
 
 
 def ensure_default_model(model_dir: Path) -> Path:
@@ -185,6 +201,7 @@ def ensure_default_model(model_dir: Path) -> Path:
         train_set, eval_set = training_examples()
         train_linear(train_set, tmp, eval_set)
         fit_calibration(load_model(tmp), eval_set, tmp)
+        record_sources(tmp, train_set, {})
         meta_path = tmp / "meta.json"
         meta = json.loads(meta_path.read_text())
         meta.update(auto=True, bundled_data_sha=sha)

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +133,36 @@ def labelled_from_items(
             raise InputError(f"{item.key}: label {label!r} is not a stance")
         masked = m.match(item, registries.for_item(item)).masked_text
         out.append(LabelledExample(masked, label, item.kind, source="review"))
+    return out
+
+
+def labelled_per_target(
+    labelled: Iterable[tuple[Item, Stance | Mapping[str, Stance]]],
+    registries: RegistryView,
+    matcher: RegistryMatcher | None = None,
+) -> list[LabelledExample]:
+    """Like :func:`labelled_from_items`, but a label may name each target's own stance.
+
+    ``{"jabar-2": "oppose", "jabar-3": "support"}`` gives one example per target,
+    read as the model reads it at prediction time: that target ``[CALON]``, every
+    rival ``[LAWAN]``. A target the matcher does not find in the text is an error
+    naming the item, because its example would teach nothing.
+    """
+    m = matcher or RegistryMatcher()
+    out: list[LabelledExample] = []
+    for item, label in labelled:
+        if isinstance(label, str):
+            out += labelled_from_items([(item, label)], registries, m)
+            continue
+        match = m.match(item, registries.for_item(item))
+        for target, stance in label.items():
+            if stance not in STANCES:
+                raise InputError(f"{item.key}: label {stance!r} for {target} is not a stance")
+            if target not in match.by_target:
+                raise InputError(f"{item.key}: target {target!r} is not named in the text "
+                                 f"(found: {', '.join(match.targets) or 'none'})")
+            out.append(LabelledExample(match.text_for(target), stance, item.kind,
+                                       source="examples"))
     return out
 
 
