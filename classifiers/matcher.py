@@ -46,8 +46,9 @@ from classifiers.matcher_names import (
     MIN_INSIDE,
     HandleIndex,
     index_names,
-    is_title,
     name_variants,
+    phrase_end,
+    titles_before,
 )
 from classifiers.normalise import Normalised, Normaliser, Token, normalise, wordlist
 from monitor.model import ENGAGEMENT_KINDS, Item, Level, Registry
@@ -333,12 +334,12 @@ class RegistryMatcher:
         for c in compiled:
             for i, w in enumerate(words):
                 for p in c.by_first.get(w, ()):
-                    end = _phrase_end(toks, words, i, p.words)
+                    end = phrase_end(toks, words, i, p.words)
                     if end is None or any(j in masks for j in range(i, end)):
                         continue
                     if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
                         continue
-                    start = _titles_before(toks, masks, i) if p.placeholder == CALON else i
+                    start = titles_before(toks, masks, i) if p.placeholder == CALON else i
                     for j in range(start, end):
                         masks[j] = (p.placeholder, p.target)
                     in_tag = all(toks[j].kind == "hashtag" for j in range(i, end))
@@ -360,40 +361,6 @@ class RegistryMatcher:
                 out.append(Evidence("account", item.subject.author, hit[0],
                                     c.registry.election.id, True))
         return out
-
-
-_MAX_INSIDE_SKIP = 2  # titles or initials inside a name: "Sandiaga S. Uno", "Agus H. Yudhoyono"
-
-
-def _phrase_end(toks: Sequence[Token], words: Sequence[str], i: int,
-                phrase: tuple[str, ...]) -> int | None:
-    """Where ``phrase`` ends when it starts at ``i``, titles and initials inside allowed."""
-    k = len(phrase)
-    if tuple(words[i:i + k]) == phrase:
-        return i + k
-    j = i + 1
-    for want in phrase[1:]:
-        skipped = 0
-        while (j < len(words) and words[j] != want and skipped < _MAX_INSIDE_SKIP
-               and (words[j] == "." or len(words[j]) == 1 or is_title(words[j], toks[j].raw))):
-            j, skipped = j + 1, skipped + 1
-        if j >= len(words) or words[j] != want:
-            return None
-        j += 1
-    return j
-
-
-def _titles_before(toks: Sequence[Token], masks: dict[int, Mask], i: int) -> int:
-    """The first of the titles ("Mbak", "Prof. Dr. H.") just before position ``i``."""
-    start = i
-    for _ in range(4):
-        j = start - 1
-        if j >= 0 and toks[j].text == "." and j - 1 >= 0:
-            j -= 1  # an abbreviated title: "Dr." "H."
-        if j < 0 or j in masks or not is_title(toks[j].text, toks[j].raw):
-            break
-        start = j
-    return start
 
 
 def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],

@@ -18,10 +18,10 @@ runs once per registry, except the small per-token look-ups):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from classifiers.normalise import BASE_VOCAB, wordlist
+from classifiers.normalise import BASE_VOCAB, Token, wordlist
 
 # Normalised forms (the slang table turns "pak" into "bapak", "bu" into "ibu").
 TITLES: frozenset[str] = frozenset(wordlist(
@@ -38,7 +38,7 @@ AFFIXES: frozenset[str] = frozenset(wordlist(
     bukan ganti bersama peduli nomor no satu aja saja harga mati pasti"""))
 # A short alias ("AHY", "BTP", "JKW") is too easy to find inside other words.
 MIN_INSIDE = 4
-_MAX_TITLES = 4
+_SEEN_MAX = 50_000
 _NOT_LETTERS_RE = re.compile(r"[^a-z]")
 _DOMAIN_SUFFIX = ".bsky.social"
 
@@ -72,6 +72,45 @@ def name_variants(words: Sequence[str], is_person: bool) -> list[tuple[str, ...]
     return out
 
 
+_MAX_INSIDE_SKIP = 2  # titles or initials inside a name: "Sandiaga S. Uno", "Agus H. Yudhoyono"
+
+
+def _inside_name(word: str, raw: str) -> bool:
+    """A token that may sit inside a name: a title, an initial, an abbreviation's dot."""
+    return word == "." or (len(word) == 1 and word.isalpha()) or is_title(word, raw)
+
+
+def phrase_end(toks: Sequence[Token], words: Sequence[str], i: int,
+                phrase: tuple[str, ...]) -> int | None:
+    """Where ``phrase`` ends when it starts at ``i``, titles and initials inside allowed."""
+    k = len(phrase)
+    if tuple(words[i:i + k]) == phrase:
+        return i + k
+    j = i + 1
+    for want in phrase[1:]:
+        skipped = 0
+        while (j < len(words) and words[j] != want and skipped < _MAX_INSIDE_SKIP
+               and _inside_name(words[j], toks[j].raw)):
+            j, skipped = j + 1, skipped + 1
+        if j >= len(words) or words[j] != want:
+            return None
+        j += 1
+    return j
+
+
+def titles_before(toks: Sequence[Token], masked: Container[int], i: int) -> int:
+    """The first of the titles ("Mbak", "Prof. Dr. H.") just before position ``i``."""
+    start = i
+    for _ in range(4):
+        j = start - 1
+        if j >= 0 and toks[j].text == "." and j - 1 >= 0:
+            j -= 1  # an abbreviated title: "Dr." "H."
+        if j < 0 or j in masked or not is_title(toks[j].text, toks[j].raw):
+            break
+        start = j
+    return start
+
+
 def handle_key(handle: str) -> str:
     """A handle or hashtag piece as comparable letters: lower-case, no digits, "_" or "."."""
     h = handle.strip().lstrip("@#").lower()
@@ -102,6 +141,8 @@ class HandleIndex:
     exact: dict[str, tuple[str, str]] = field(default_factory=dict)  # concat -> (target, ph)
     inside: list[tuple[str, str, str]] = field(default_factory=list)  # (concat, target, ph)
     around: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> allowed words
+    # Handles and tags repeat across a stream: remember answers (bounded).
+    _seen: dict[str, tuple[str, str] | None] = field(default_factory=dict)
 
     def add(self, words: Sequence[str], target: str, placeholder: str) -> None:
         """Index one registered name or alias (already normalised words)."""
@@ -121,8 +162,15 @@ class HandleIndex:
     def find(self, token: str) -> tuple[str, str] | None:
         """The (target, placeholder) a handle or hashtag piece names, if any."""
         key = handle_key(token)
-        if not key:
-            return None
+        if key in self._seen:
+            return self._seen[key]
+        hit = self._find(key) if key else None
+        if len(self._seen) >= _SEEN_MAX:
+            self._seen.clear()
+        self._seen[key] = hit
+        return hit
+
+    def _find(self, key: str) -> tuple[str, str] | None:
         hit = self.exact.get(key)
         if hit is not None:
             return hit

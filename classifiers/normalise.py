@@ -58,6 +58,7 @@ _CONT = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜�
 _MOJIBAKE_RE = re.compile(
     f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}"
 )
+_MOJIBAKE_LEAD_RE = re.compile("[\u00c2-\u00f4]")  # cheap test: most texts hold none
 # What is left of a no-break space (C2 A0) once the A0 became a plain space.
 _STRAY_A_CIRC_RE = re.compile(r"\u00c2(?=[\s\W_]|$)")
 
@@ -86,6 +87,8 @@ def repair_mojibake(text: str) -> str:
     before a space, punctuation or the end (a no-break space half repaired
     upstream) is dropped.
     """
+    if not _MOJIBAKE_LEAD_RE.search(text):
+        return text
     for _ in range(2):
         fixed = _MOJIBAKE_RE.sub(_repair_run, text)
         if fixed == text:
