@@ -226,7 +226,8 @@ class RegistryMatcher:
         # One phrase per spelling: the first (a person's name before an alias) wins.
         phrases = list({(p.words, p.target): p for p in reversed(phrases) if p.words}.values())
         phrases.reverse()
-        names = index_names((p.words, p.target, p.placeholder) for p in phrases)
+        # Acronyms need capitals or "partai" ("PPP" even squeezes to "p"): not in handles.
+        names = index_names((p.words, p.target, p.placeholder) for p in phrases if not p.acronym)
         # Longest phrases first, so "partai demokrat" wins over "demokrat".
         phrases.sort(key=lambda p: -len(p.words))
         by_first: dict[str, list[_Phrase]] = {}
@@ -365,10 +366,14 @@ class RegistryMatcher:
 
 def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
                       masks: dict[int, Mask], in_subject: bool) -> list[Evidence]:
-    """Hashtag pieces the splitter could not cut that run a name together: "#jokowilagi"."""
+    """Hashtag pieces the splitter could not cut that run a name together: "#jokowilagi".
+
+    A word of letters and digits is a hashtag written without "#" ("JOKOWI2PRIODE").
+    """
     out: list[Evidence] = []
     for i, t in enumerate(toks):
-        if t.kind != "hashtag" or i in masks or t.text.isdigit():
+        if i in masks or t.text.isdigit() or not (
+                t.kind == "hashtag" or (t.kind == "word" and not t.text.isalpha())):
             continue
         for c in compiled:
             hit = c.names.find(t.text)

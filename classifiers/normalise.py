@@ -58,6 +58,8 @@ _CONT = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜�
 _MOJIBAKE_RE = re.compile(
     f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}"
 )
+# UTF-8 bytes written out as Python escapes by some tweet dumps: "\\xf0\\x9f\\x98\\x82".
+_ESCAPED_BYTES_RE = re.compile(r"(?:\\x[89a-fA-F][0-9a-fA-F])+")  # high bytes only
 _MOJIBAKE_LEAD_RE = re.compile("[\u00c2-\u00f4]")  # cheap test: most texts hold none
 # What is left of a no-break space (C2 A0) once the A0 became a plain space.
 _STRAY_A_CIRC_RE = re.compile(r"\u00c2(?=[\s\W_]|$)")
@@ -78,6 +80,13 @@ def _repair_run(m: re.Match[str]) -> str:
         return run
 
 
+def _unescape_run(m: re.Match[str]) -> str:
+    try:
+        return bytes.fromhex(m.group().replace("\\x", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return m.group()
+
+
 def repair_mojibake(text: str) -> str:
     """Undo a UTF-8 -> Latin-1/cp1252 mis-decoding, sequence by sequence.
 
@@ -85,8 +94,10 @@ def repair_mojibake(text: str) -> str:
     when that succeeds, so correct text around it (real emoji, real "é") is left
     alone. Twice, for text that went through the round trip twice. A stray "Â"
     before a space, punctuation or the end (a no-break space half repaired
-    upstream) is dropped.
+    upstream) is dropped. Escaped UTF-8 bytes ("\\xf0\\x9f\\x98\\x82") are decoded too.
     """
+    if "\\x" in text:
+        text = _ESCAPED_BYTES_RE.sub(_unescape_run, text)
     if not _MOJIBAKE_LEAD_RE.search(text):
         return text
     for _ in range(2):

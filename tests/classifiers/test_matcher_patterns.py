@@ -219,3 +219,25 @@ def test_handle_key_and_segments() -> None:
     assert segments("", frozenset())
     assert segments("lagiaja", frozenset({"lagi", "aja"}))
     assert not segments("a", frozenset({"a"}))  # one-letter leftovers never count
+
+
+# ------------------------------------------------ found on the real dev set
+
+@pytest.mark.parametrize(("broken", "fixed"), [
+    (r"mulu\xf0\x9f\x98\x82", "mulu\U0001f602"),  # escaped UTF-8 bytes from a tweet dump
+    (r"dungu\xe2\x80\xa6 penuh", "dungu\u2026 penuh"),
+    (r"C:\x41 and \xff\xfe", r"C:\x41 and \xff\xfe"),  # ASCII escapes and non-UTF-8 stay
+])
+def test_escaped_utf8_bytes_are_decoded(broken: str, fixed: str) -> None:
+    assert repair_mojibake(broken) == fixed
+
+
+def test_a_hashtag_written_without_hash(matcher: RegistryMatcher) -> None:
+    r = _m(matcher, "Mantap Pak Presiden; Horas; JOKOWI2PRIODE", PRES)
+    assert r.targets == ("pres19-01",)
+    assert r.masked_text.endswith("[CALON]")
+
+
+def test_a_squeezed_party_acronym_is_no_tag(matcher: RegistryMatcher) -> None:
+    # "PPP" normalises to "p"; a tag piece "P" must not become the party.
+    assert _m(matcher, "Asian Games ayo #YukP", DKI).targets == ()
