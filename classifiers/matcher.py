@@ -373,7 +373,8 @@ def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
     out: list[Evidence] = []
     for i, t in enumerate(toks):
         if i in masks or t.text.isdigit() or not (
-                t.kind == "hashtag" or (t.kind == "word" and not t.text.isalpha())):
+                t.kind == "hashtag" or (t.kind == "word" and t.text.isalnum()
+                                        and not t.text.isalpha())):
             continue
         for c in compiled:
             hit = c.names.find(t.text)

@@ -236,6 +236,8 @@ def test_a_hashtag_written_without_hash(matcher: RegistryMatcher) -> None:
     r = _m(matcher, "Mantap Pak Presiden; Horas; JOKOWI2PRIODE", PRES)
     assert r.targets == ("pres19-01",)
     assert r.masked_text.endswith("[CALON]")
+    # a hyphenated pair is a word, not a tag written without "#"
+    assert all(e.rule != "hashtag" for e in _m(matcher, "kata Anies-Rasyid hari ini", DKI).evidence)
 
 
 def test_a_squeezed_party_acronym_is_no_tag(matcher: RegistryMatcher) -> None:
