@@ -72,12 +72,24 @@ def _to_byte(ch: str) -> int:
         return ord(ch)
 
 
+def _plausible(ch: str) -> bool:
+    """Whether a repaired character is one posts use: Latin letters, punctuation, symbols, emoji.
+
+    Correct text can look like mojibake ("è––" reads as the bytes of a CJK character);
+    Indonesian posts carry no CJK, so such a "repair" is refused.
+    """
+    cp = ord(ch)
+    return (cp < 0x250 or 0x2000 <= cp < 0x2C00 or 0xFE00 <= cp <= 0xFE0F
+            or 0x1F000 <= cp < 0x1FB00)
+
+
 def _repair_run(m: re.Match[str]) -> str:
     run = m.group()
     try:
-        return bytes(_to_byte(c) for c in run).decode("utf-8")
+        fixed = bytes(_to_byte(c) for c in run).decode("utf-8")
     except UnicodeDecodeError:
         return run
+    return fixed if _plausible(fixed) else run
 
 
 def _unescape_run(m: re.Match[str]) -> str:
@@ -97,7 +109,9 @@ def repair_mojibake(text: str) -> str:
     upstream) is dropped. Escaped UTF-8 bytes ("\\xf0\\x9f\\x98\\x82") are decoded too.
     """
     if "\\x" in text:
-        text = _ESCAPED_BYTES_RE.sub(_unescape_run, text)
+        fixed = _ESCAPED_BYTES_RE.sub(_unescape_run, text)
+        # the same dumps write line breaks as "\\n": "lucu\\nmirip" is two words
+        text = fixed.replace("\\n", "\n") if fixed != text else text
     if not _MOJIBAKE_LEAD_RE.search(text):
         return text
     for _ in range(2):

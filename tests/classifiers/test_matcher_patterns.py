@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifiers.devset import load_registries
 from classifiers.matcher import MatchResult, RegistryMatcher
@@ -134,6 +136,25 @@ def test_correct_text_is_not_touched(text: str) -> None:
     assert repair_mojibake(text) == text
 
 
+# Real post text: Indonesian letters, punctuation, typographic quotes, accents, emoji.
+_POST_CHARS = st.sampled_from(list(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,!?#@-'\"\n"
+    "\u00e9\u00e8\u00fc\u00f1\u00a0\u201c\u201d\u2018\u2019\u2026\u2013\u2014\u20ac"
+    "\u270c\u261d\U0001f602\U0001f525\U0001f91f\U0001f3fd\ufe0f"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_POST_CHARS, max_size=60))
+def test_repair_undoes_a_latin1_round_trip_and_keeps_correct_text(text: str) -> None:
+    assert repair_mojibake(text) == text
+    assert repair_mojibake(text.encode("utf-8").decode("latin-1")) == text
+    try:
+        cp1252 = text.encode("utf-8").decode("cp1252")
+    except UnicodeDecodeError:  # a byte cp1252 leaves undefined
+        return
+    assert repair_mojibake(cp1252) == text
+
+
 @pytest.mark.parametrize(("text", "regs", "target"), [
     ("Anies\u00c2 Baswedan pemimpin kita", DKI, "dki17-3"),
     ("\u00e2\u20ac\u0153Ahok\u00e2\u20ac\u009d menang", DKI, "dki17-2"),
@@ -227,6 +248,8 @@ def test_handle_key_and_segments() -> None:
     (r"mulu\xf0\x9f\x98\x82", "mulu\U0001f602"),  # escaped UTF-8 bytes from a tweet dump
     (r"dungu\xe2\x80\xa6 penuh", "dungu\u2026 penuh"),
     (r"C:\x41 and \xff\xfe", r"C:\x41 and \xff\xfe"),  # ASCII escapes and non-UTF-8 stay
+    (r"lucu\xf0\x9f\x98\x82\nmirip", "lucu\U0001f602\nmirip"),  # and its escaped line breaks
+    (r"C:\new\x41", r"C:\new\x41"),  # no escaped bytes: "\n" is left alone
 ])
 def test_escaped_utf8_bytes_are_decoded(broken: str, fixed: str) -> None:
     assert repair_mojibake(broken) == fixed
