@@ -335,7 +335,9 @@ class RegistryMatcher:
         for c in compiled:
             for i, w in enumerate(words):
                 for p in c.by_first.get(w, ()):
-                    end = phrase_end(toks, words, i, p.words)
+                    k = len(p.words)  # the common exact case inline: match() is hot
+                    end = i + k if tuple(words[i:i + k]) == p.words else (
+                        phrase_end(toks, words, i, p.words) if k > 1 else None)
                     if end is None or any(j in masks for j in range(i, end)):
                         continue
                     if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
@@ -372,9 +374,12 @@ def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
     """
     out: list[Evidence] = []
     for i, t in enumerate(toks):
-        if i in masks or t.text.isdigit() or not (
-                t.kind == "hashtag" or (t.kind == "word" and t.text.isalnum()
-                                        and not t.text.isalpha())):
+        if t.kind == "word":
+            if t.text.isalpha() or t.text.isdigit() or not t.text.isalnum():
+                continue
+        elif t.kind != "hashtag" or t.text.isdigit():
+            continue
+        if i in masks:
             continue
         for c in compiled:
             hit = c.names.find(t.text)
