@@ -5,10 +5,15 @@ the registries that apply to the item's actor (``RegistryView.for_item``). Its
 rules, each recorded as :class:`Evidence` for the reviewer:
 
 ``name`` / ``alias``
-    a candidate's full name or a registered alias, as a whole-token phrase. First
-    names alone never match: a colleague called "Dedi" is not "Dedi Mulyadi".
+    a candidate's full name or a registered alias, as a whole-token phrase, also
+    as first + family name and with titles before or inside it ("Mbak Sylviana
+    Murni", "Anies R. Baswedan"; :mod:`classifiers.matcher_names`), the titles
+    masked with the name. First names alone never match: a colleague called
+    "Dedi" is not "Dedi Mulyadi".
 ``hashtag``
-    a registered campaign hashtag, compared case-insensitively as a hashtag.
+    a registered campaign hashtag, compared case-insensitively as a hashtag, or a
+    name or alias found in a hashtag ("#AsalBukanJokowi", "#jokowi2priode"); only
+    the name's words are masked, so "asal bukan" stays for the stance model.
 ``party``
     a party name; short all-capital acronyms ("PAN", "PKB") only match when
     written in capitals or after "partai", so the cooking pan stays a pan.
@@ -22,7 +27,8 @@ rules, each recorded as :class:`Evidence` for the reviewer:
     a two-finger selfie at a reunion is not a vote.
 ``account`` / ``mention``
     the engaged post's author, or an @-mention, is a candidate's or party's own
-    account on the item's platform.
+    account on the item's platform; an @-mention also names a target when the
+    handle runs its name's words together ("@aniesbaswedan", "@sandiuno").
 
 Every match is masked (``[CALON]``, ``[PARTAI]``, ``[NOMOR]``) in the text the
 stance model sees, so a model trained on one election carries to the next.
@@ -36,6 +42,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from classifiers.matcher_names import (
+    MIN_INSIDE,
+    HandleIndex,
+    index_names,
+    name_variants,
+    phrase_end,
+    titles_before,
+)
 from classifiers.normalise import Normalised, Normaliser, Token, normalise, wordlist
 from monitor.model import ENGAGEMENT_KINDS, Item, Level, Registry
 
@@ -150,6 +164,8 @@ class _Compiled:
     accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
     by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
     allies: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> its side
+    names: HandleIndex = field(default_factory=HandleIndex)  # names run together
+    handles: dict[str, tuple[str, str]] = field(default_factory=dict)  # any platform
 
 
 def _handle(h: str) -> str:
@@ -192,9 +208,9 @@ class RegistryMatcher:
         accounts: dict[tuple[str, str], tuple[str, str]] = {}
         for cand in reg.candidates:
             for person in cand.people:
-                phrases.append(_Phrase(self._words(person), cand.id, eid, "name", CALON))
+                phrases.extend(self._spellings(person, cand.id, eid, "name"))
             for alias in cand.aliases:
-                phrases.append(_Phrase(self._words(alias), cand.id, eid, "alias", CALON))
+                phrases.extend(self._spellings(alias, cand.id, eid, "alias"))
             for tag in cand.hashtags:
                 hashtags[tag.lstrip("#").lower()] = cand.id
             for platform, handles in cand.accounts.items():
@@ -207,19 +223,29 @@ class RegistryMatcher:
             for platform, handles in party.accounts.items():
                 for h in handles:
                     accounts[(platform, _handle(h))] = (party.id, PARTAI)
-        phrases = [p for p in phrases if p.words]
+        # One phrase per spelling: the first (a person's name before an alias) wins.
+        phrases = list({(p.words, p.target): p for p in reversed(phrases) if p.words}.values())
+        phrases.reverse()
+        # Acronyms need capitals or "partai" ("PPP" even squeezes to "p"): not in handles.
+        names = index_names((p.words, p.target, p.placeholder) for p in phrases if not p.acronym)
         # Longest phrases first, so "partai demokrat" wins over "demokrat".
         phrases.sort(key=lambda p: -len(p.words))
         by_first: dict[str, list[_Phrase]] = {}
         for ph in phrases:  # already longest first
             by_first.setdefault(ph.words[0], []).append(ph)
-        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first, _allies(reg))
+        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first, _allies(reg), names)
+        compiled.handles = {h: hit for (_, h), hit in accounts.items()}
         self._cache[key] = compiled
         self._by_id[id(reg)] = (reg, compiled)
         return compiled
 
     def _words(self, phrase: str) -> tuple[str, ...]:
         return tuple(t.text for t in self._base(phrase).tokens if t.kind != "punct")
+
+    def _spellings(self, name: str, target: str, eid: str, rule: Rule) -> list[_Phrase]:
+        words = self._words(name)
+        return [_Phrase(w, target, eid, rule, CALON)
+                for w in [words, *name_variants(words, rule == "name")]]
 
     def normaliser_for(self, registries: Sequence[Registry]) -> Normaliser:
         """A normaliser that can split hashtags into the registries' names."""
@@ -228,7 +254,8 @@ class RegistryMatcher:
             words: set[str] = set()
             for reg in registries:
                 for p in self._compile(reg).phrases:
-                    words.update(p.words)
+                    # a short alias split out of a longer tag ("#bantpbtp") is a false find
+                    words.update(w for w in p.words if len(w) >= MIN_INSIDE)
             self._normalisers[key] = self._base.with_vocab(words)
         return self._normalisers[key]
 
@@ -298,27 +325,32 @@ class RegistryMatcher:
                 out.append(Evidence("hashtag", t.raw, target, c.registry.election.id, in_subject))
             for i, t in enumerate(toks):
                 if t.kind == "mention" and i not in masks:
-                    for (_, handle), (target, ph) in c.accounts.items():
-                        if handle == _handle(t.text):
-                            masks[i] = (ph, target)
-                            out.append(Evidence("mention", t.raw, target,
-                                                c.registry.election.id, in_subject))
-                            break
+                    hit = c.handles.get(_handle(t.text)) or c.names.find(t.text)
+                    if hit is not None:
+                        masks[i] = (hit[1], hit[0])
+                        out.append(Evidence("mention", t.raw, hit[0],
+                                            c.registry.election.id, in_subject))
         # Leftmost-longest: at each position the longest phrase that fits wins,
         # so "partai demokrat" is one party mention, not "partai" + "demokrat".
         for c in compiled:
             for i, w in enumerate(words):
                 for p in c.by_first.get(w, ()):
-                    k = len(p.words)
-                    if tuple(words[i:i + k]) != p.words or any(j in masks for j in range(i, i + k)):
+                    k = len(p.words)  # the common exact case inline: match() is hot
+                    end = i + k if tuple(words[i:i + k]) == p.words else (
+                        phrase_end(toks, words, i, p.words) if k > 1 else None)
+                    if end is None or any(j in masks for j in range(i, end)):
                         continue
                     if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
                         continue
-                    for j in range(i, i + k):
+                    start = titles_before(toks, masks, i) if p.placeholder == CALON else i
+                    for j in range(start, end):
                         masks[j] = (p.placeholder, p.target)
-                    out.append(Evidence(p.rule, " ".join(p.words), p.target,
-                                        c.registry.election.id, in_subject))
+                    in_tag = all(toks[j].kind == "hashtag" for j in range(i, end))
+                    out.append(Evidence("hashtag" if in_tag else p.rule,
+                                        toks[i].raw if in_tag else " ".join(p.words),
+                                        p.target, c.registry.election.id, in_subject))
                     break
+        out.extend(_match_tag_pieces(toks, compiled, masks, in_subject))
         return out
 
     def _match_accounts(self, item: Item, compiled: Sequence[_Compiled]) -> list[Evidence]:
@@ -332,6 +364,31 @@ class RegistryMatcher:
                 out.append(Evidence("account", item.subject.author, hit[0],
                                     c.registry.election.id, True))
         return out
+
+
+def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
+                      masks: dict[int, Mask], in_subject: bool) -> list[Evidence]:
+    """Hashtag pieces the splitter could not cut that run a name together: "#jokowilagi".
+
+    A word of letters and digits is a hashtag written without "#" ("JOKOWI2PRIODE").
+    """
+    out: list[Evidence] = []
+    for i, t in enumerate(toks):
+        if t.kind == "word":
+            if t.text.isalpha() or t.text.isdigit() or not t.text.isalnum():
+                continue
+        elif t.kind != "hashtag" or t.text.isdigit():
+            continue
+        if i in masks:
+            continue
+        for c in compiled:
+            hit = c.names.find(t.text)
+            if hit is not None:
+                masks[i] = (hit[1], hit[0])
+                out.append(Evidence("hashtag", t.raw, hit[0], c.registry.election.id,
+                                    in_subject))
+                break
+    return out
 
 
 _NUMBER_RULES = ("ballot_number", "hand_sign")
