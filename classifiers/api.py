@@ -252,9 +252,9 @@ def build_default_classifier(
 
 def _first_model(stages: Sequence[object]) -> StanceModel | None:
     for stage in stages:
-        model = getattr(stage, "model", None)
+        model: StanceModel | None = getattr(stage, "model", None)
         if model is not None:
-            return model  # type: ignore[no-any-return]
+            return model
     return None
 
 

@@ -401,11 +401,14 @@ def evaluate(
         clf = CascadeClassifier(RegistryMatcher(), load_model(Path(classifier_or_model_dir)),
                                 flag_threshold=threshold)
     report = EvalReport(clf.version, clf.flag_threshold)
+    if clf.model is None:
+        raise ValueError("evaluate needs a classifier with a stance model")
+    model: StanceModel = clf.model
     for name in datasets:
         if name == "seed-heldout":
-            report.sections[name] = eval_seed(clf, clf.model)
+            report.sections[name] = eval_seed(clf, model)
         elif name == "real-negatives":
-            report.sections[name] = eval_real_negatives(clf, clf.model, shared_data)
+            report.sections[name] = eval_real_negatives(clf, model, shared_data)
         elif name == "political-stance":
             report.sections[name] = eval_political(clf, shared_data)
         elif name == "real-dev":

@@ -36,136 +36,40 @@ stance model sees, so a model trained on one election carries to the next.
 
 from __future__ import annotations
 
-import itertools
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Sequence
 
+from classifiers.ballot import HAND_SIGN_WINDOW, HAND_SIGNS, _disambiguate_numbers, _match_numbers
+from classifiers.match_types import (
+    CALON,
+    ELECTION_BIGRAMS,
+    ELECTION_WORDS,
+    LAWAN,
+    LEVEL_WORDS,
+    NOMOR,
+    PARTAI,
+    SUBJEK,
+    Evidence,
+    Mask,
+    MatchResult,
+    Rule,
+    _Compiled,
+    _has_election_context,
+    _level_hint,
+    _Phrase,
+)
 from classifiers.matcher_names import (
     MIN_INSIDE,
-    HandleIndex,
     index_names,
     name_variants,
     phrase_end,
     titles_before,
 )
-from classifiers.normalise import Normalised, Normaliser, Token, normalise, wordlist
-from monitor.model import ENGAGEMENT_KINDS, Item, Level, Registry
+from classifiers.normalise import Normalised, Normaliser, Token, normalise
+from monitor.model import ENGAGEMENT_KINDS, Item, Registry
 
-Rule = Literal["name", "alias", "hashtag", "party", "ballot_number", "hand_sign", "account",
-               "mention"]
-
-CALON = "[CALON]"
-PARTAI = "[PARTAI]"
-NOMOR = "[NOMOR]"
-SUBJEK = "[SUBJEK]"  # separates the actor's own words from the engaged post's text
-# In the text read for one target, every other target that is not its ally (its
-# own party, its own candidate) becomes [LAWAN], so "X korupsi, pilih Y" reads as
-# an attack on X in X's text and as support in Y's.
-LAWAN = "[LAWAN]"
-Mask = tuple[str, str]  # (placeholder, target id) of a masked token
-
-# Words that by themselves say "this is about an election".
-ELECTION_WORDS: frozenset[str] = frozenset(
-    wordlist(
-    """pemilu pilpres pileg pilkada pilgub pilbup pilwalkot pemilihan coblos mencoblos
-    nyoblos dicoblos pencoblosan capres cawapres cagub cawagub cabup cawabup cawalkot
-    cawawalkot caleg paslon kampanye tps golput kpu bawaslu pemenangan relawan
-    timses quickcount""")
-)
-ELECTION_BIGRAMS: frozenset[tuple[str, str]] = frozenset(
-    {("surat", "suara"), ("nomor", "urut"), ("no", "urut"), ("hak", "pilih"),
-     ("quick", "count"), ("hitung", "cepat"), ("kotak", "suara"), ("hari", "h")}
-)
-# Words that point at one level of election, to pick the registry for a number.
-LEVEL_WORDS: dict[str, Level] = {
-    "capres": "national", "cawapres": "national", "pilpres": "national",
-    "presiden": "national", "cagub": "province", "cawagub": "province",
-    "pilgub": "province", "gubernur": "province", "cabup": "regency", "cawabup": "regency",
-    "pilbup": "regency", "bupati": "regency", "cawalkot": "city", "cawawalkot": "city",
-    "pilwalkot": "city", "walikota": "city",
-}
-HAND_SIGNS: dict[str, int] = {"☝": 1, "✌": 2, "🤟": 3}
-HAND_SIGN_WINDOW = 5
-
-_STRONG_FRAMES = {"coblos", "mencoblos", "nyoblos", "dicoblos", "paslon", "capres", "cawapres",
-                  "cagub", "cawagub", "cabup", "cawabup", "cawalkot", "cawawalkot", "caleg"}
-_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan", "vote"}
-# Campaign words that, besides ELECTION_WORDS, let a weak number frame count
-# ("nomor 2 menang telak"); the stance model still decides whether it is partisan.
-_WEAK_FRAME_CONTEXT = frozenset({"menang", "menangkan", "unggul", "putaran"})
-_NOT_BALLOT_BEFORE = {"jam", "pukul", "tanggal", "rt", "rw", "lantai", "kamar", "antrean",
-                      "loket", "halaman", "bab", "pasal", "ayat", "episode", "eps", "season",
-                      "meja", "gate", "tahun", "kelas", "gang", "blok", "peringkat", "posisi",
-                      "ranking", "rangking", "klasemen", "skor", "menit"}
-# Sport and rankings share "menang ... nomor 2" with campaigns: "naik ke nomor 2 klasemen".
-_NOT_BALLOT_AFTER = {"klasemen", "liga", "grup", "dunia", "nasional", "sementara", "teratas"}
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One reason the matcher gave for a target."""
-
-    rule: Rule
-    term: str
-    target: str
-    election: str
-    in_subject: bool = False
-
-    def describe(self) -> str:
-        """A short line for the reviewer, e.g. ``name "dedi mulyadi" -> cand-4``."""
-        where = " (in engaged post)" if self.in_subject else ""
-        return f'{self.rule} "{self.term}" -> {self.target} [{self.election}]{where}'
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """What stage 1 found in one item, and the masked texts for stage 2.
-
-    ``masked_text`` masks every target with its placeholder; ``by_target`` holds,
-    for each target, the text in which only it and its allies keep their
-    placeholder and every other target reads ``[LAWAN]``.
-    """
-
-    targets: tuple[str, ...]
-    evidence: tuple[Evidence, ...]
-    masked_text: str
-    election_context: bool  # the item uses election words (pemilu, coblos, paslon, ...)
-    account_match: bool
-    elections: tuple[str, ...] = field(default=())
-    by_target: Mapping[str, str] = field(default_factory=dict)
-
-    def text_for(self, target: str) -> str:
-        """The masked text as read for ``target`` (the plain masked text if unknown)."""
-        return self.by_target.get(target, self.masked_text)
-
-    @property
-    def matched(self) -> bool:
-        """Whether any target was found."""
-        return bool(self.targets)
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    words: tuple[str, ...]
-    target: str
-    election: str
-    rule: Rule
-    placeholder: str
-    acronym: str | None = None  # original capitals an acronym must be written in
-
-
-@dataclass
-class _Compiled:
-    registry: Registry
-    phrases: list[_Phrase]
-    hashtags: dict[str, str]
-    accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
-    by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
-    allies: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> its side
-    names: HandleIndex = field(default_factory=HandleIndex)  # names run together
-    handles: dict[str, tuple[str, str]] = field(default_factory=dict)  # any platform
+__all__ = ["CALON", "ELECTION_BIGRAMS", "ELECTION_WORDS", "HAND_SIGNS", "HAND_SIGN_WINDOW",
+           "LAWAN", "LEVEL_WORDS", "NOMOR", "PARTAI", "SUBJEK", "Evidence", "MatchResult",
+           "RegistryMatcher", "Rule", "model_text"]
 
 
 def _handle(h: str) -> str:
@@ -179,7 +83,6 @@ def _allies(reg: Registry) -> dict[str, frozenset[str]]:
         side.setdefault(party.id, {party.id}).update(
             c.id for c in reg.candidates if party.id in c.parties)
     return {t: frozenset(s) for t, s in side.items()}
-
 
 class RegistryMatcher:
     """Stage 1 of the cascade: registry rules over normalised text and accounts."""
@@ -244,7 +147,10 @@ class RegistryMatcher:
 
     def _spellings(self, name: str, target: str, eid: str, rule: Rule) -> list[_Phrase]:
         words = self._words(name)
-        return [_Phrase(w, target, eid, rule, CALON)
+        # A ticket's acronym ("ASIH", "TAJU") is often also a given name ("Bu Asih
+        # tukang sayur"): it counts in capitals or in an election text.
+        acro = name if rule == "alias" and _is_acronym(name) else None
+        return [_Phrase(w, target, eid, rule, CALON, acro)
                 for w in [words, *name_variants(words, rule == "name")]]
 
     def normaliser_for(self, registries: Sequence[Registry]) -> Normaliser:
@@ -340,7 +246,8 @@ class RegistryMatcher:
                         phrase_end(toks, words, i, p.words) if k > 1 else None)
                     if end is None or any(j in masks for j in range(i, end)):
                         continue
-                    if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
+                    if p.acronym and not (_alias_acronym_ok(toks, i, context) if p.rule == "alias"
+                                          else _acronym_ok(toks, i, p.acronym, context)):
                         continue
                     start = titles_before(toks, masks, i) if p.placeholder == CALON else i
                     for j in range(start, end):
@@ -391,30 +298,14 @@ def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
     return out
 
 
-_NUMBER_RULES = ("ballot_number", "hand_sign")
+def _is_acronym(name: str) -> bool:
+    letters = name.replace("-", "")
+    return name.isupper() and letters.isalpha() and len(letters) <= 5
 
 
-def _disambiguate_numbers(evidence: list[Evidence]) -> list[Evidence]:
-    """A number that fits several elections keeps only the candidate also named.
-
-    "Coblos nomor 3, Hendra Gunawan" is ticket 3 of the governor election, not
-    ticket 3 of the presidential one.
-    """
-    named = {e.target for e in evidence if e.rule not in _NUMBER_RULES}
-    groups: dict[tuple[str, str, bool], set[str]] = {}
-    for e in evidence:
-        if e.rule in _NUMBER_RULES:
-            groups.setdefault((e.rule, e.term, e.in_subject), set()).add(e.target)
-    kept = [e for e in evidence
-            if e.rule not in _NUMBER_RULES
-            or not (groups[(e.rule, e.term, e.in_subject)] & named)
-            or e.target in named]
-    # A hand sign is the weakest cue: when names or written numbers point at
-    # other candidates, a stray ☝ is decoration, not a second target.
-    strong = {e.target for e in kept if e.rule != "hand_sign"}
-    if strong:
-        kept = [e for e in kept if e.rule != "hand_sign" or e.target in strong]
-    return kept
+def _alias_acronym_ok(toks: Sequence[Token], i: int, context: bool) -> bool:
+    """A ticket's acronym counts written in capitals, or anywhere in an election text."""
+    return context or (toks[i].raw.isupper() and len(toks[i].raw) > 1)
 
 
 def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> bool:
@@ -428,118 +319,6 @@ def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> b
     raw = toks[i].raw
     return context and (raw == acronym or (raw.isupper() and len(raw) > 1))
 
-
-def _has_election_context(words: Sequence[str]) -> bool:
-    if any(w in ELECTION_WORDS for w in words):
-        return True
-    return any((a, b) in ELECTION_BIGRAMS for a, b in itertools.pairwise(words))
-
-
-def _level_hint(words: Iterable[str]) -> set[Level]:
-    return {LEVEL_WORDS[w] for w in words if w in LEVEL_WORDS}
-
-
-_NUM_RE = re.compile(r"^0?\d{1,2}$")
-
-
-def _match_numbers(
-    n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask], in_subject: bool,
-    context: bool, level_hint: set[Level],
-) -> list[Evidence]:
-    toks = n.tokens
-    words = [t.text for t in toks]
-    out: list[Evidence] = []
-    for i, t in enumerate(toks):
-        if i in masks:
-            continue
-        if t.kind == "emoji" and t.text in HAND_SIGNS:
-            lo, hi = max(0, i - HAND_SIGN_WINDOW), i + HAND_SIGN_WINDOW + 1
-            near = words[lo:i] + words[i + 1:hi]
-            near_masked = any(j in masks for j in range(lo, min(hi, len(toks))) if j != i)
-            if _has_election_context(near) or near_masked:
-                ev = _number_targets(HAND_SIGNS[t.text], t.raw, compiled, level_hint, False,
-                                     in_subject, "hand_sign")
-                if ev:
-                    masks[i] = (NOMOR, _any_of(ev))
-                    out.extend(ev)
-            continue
-        if t.kind not in ("number", "hashtag") or not _NUM_RE.match(t.text):
-            continue
-        frame = _ballot_frame(words, i)
-        if frame is None:
-            continue
-        strength, party_frame = frame
-        if strength == "weak" and not (context or _WEAK_FRAME_CONTEXT & set(words)):
-            continue
-        # The nearest level word before the number decides ("capres 02, cagub 4").
-        local = next((LEVEL_WORDS[w] for w in reversed(words[max(0, i - 3):i])
-                      if w in LEVEL_WORDS), None)
-        hint = {local} if local else level_hint
-        ev = _number_targets(int(t.text), t.text, compiled, hint, party_frame, in_subject,
-                             "ballot_number", frame_words=" ".join(words[max(0, i - 2):i + 1]))
-        if ev:
-            masks[i] = (NOMOR, _any_of(ev))
-            out.extend(ev)
-    return out
-
-
-def _any_of(evidence: Sequence[Evidence]) -> str:
-    """The owner of a number that may name several targets, settled after disambiguation."""
-    return "|".join(dict.fromkeys(e.target for e in evidence))
-
-
-def _ballot_frame(words: Sequence[str], i: int) -> tuple[str, bool] | None:
-    """Whether the number at ``i`` sits in a ballot frame: ("strong"|"weak", party?)."""
-    prev = words[max(0, i - 3):i]
-    p1 = prev[-1] if prev else ""
-    nxt = words[i + 1] if i + 1 < len(words) else ""
-    if p1 in _NOT_BALLOT_BEFORE or nxt in _NOT_BALLOT_AFTER:
-        return None
-    # "nomor urut 3", "no urut 02"
-    if len(prev) >= 2 and prev[-1] == "urut" and prev[-2] in ("nomor", "no"):
-        return ("strong", "partai" in prev)
-    if p1 in ("nomor", "no"):
-        before = prev[-2] if len(prev) >= 2 else ""
-        if before in _NOT_BALLOT_BEFORE:
-            return None
-        if before in _STRONG_FRAMES or before in ("calon", "pasangan"):
-            return ("strong", False)
-        if before == "partai":
-            return ("strong", True)
-        return ("weak", False)
-    if p1 in _STRONG_FRAMES:
-        return ("strong", False)
-    if p1 == "partai":
-        return ("strong", True)
-    # "pilih 3!", "dukung 02": the number must end the phrase, not count a noun.
-    if p1 in _WEAK_VERBS and (nxt == "" or not nxt.isalpha() or nxt in ELECTION_WORDS):
-        return ("weak", False)
-    # a bare "02" in an election post ("02 menang!") is how ballots are written
-    if words[i].startswith("0") and len(words[i]) == 2:
-        return ("weak", False)
-    return None
-
-
-def _number_targets(
-    number: int, term: str, compiled: Sequence[_Compiled], level_hint: set[Level],
-    party_frame: bool, in_subject: bool, rule: Rule, frame_words: str = "",
-) -> list[Evidence]:
-    out: list[Evidence] = []
-    for c in compiled:
-        level = c.registry.election.level
-        if level_hint and level not in level_hint and not party_frame:
-            continue
-        shown = frame_words or term
-        if not party_frame:
-            for cand in c.registry.candidates:
-                if cand.ballot_number == number:
-                    out.append(Evidence(rule, shown, cand.id, c.registry.election.id, in_subject))
-        if party_frame or not c.registry.candidates:
-            for party in c.registry.parties:
-                if party.ballot_number == number:
-                    out.append(Evidence(rule, shown, party.id, c.registry.election.id,
-                                        in_subject))
-    return out
 
 
 def _sides(compiled: Sequence[_Compiled], targets: Sequence[str]) -> dict[str, frozenset[str]]:

@@ -45,7 +45,7 @@ def load_sentiment_data(path: Path = SENTIMENT_DATA) -> tuple[list[str], list[st
     return texts, labels
 
 
-class SentimentFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+class SentimentFeatures(BaseEstimator, TransformerMixin):
     """Six columns: P(positive), P(negative), P(neutral) of what the text says of the
     target, then of its rivals (zeros when it names none; :mod:`classifiers.zones`),
     times ``scale``.

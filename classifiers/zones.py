@@ -48,8 +48,7 @@ def zoned(text: str) -> list[tuple[Zone, list[str]]]:
     """Each clause of ``text`` with the zone it belongs to."""
     parts = clauses(text.split())
     zones: list[Zone] = [_zone_of(c) for c in parts]
-    first = next((z for z in zones if z != "none"), "none")
-    last: Zone = first
+    last: Zone = next((z for z in zones if z != "none"), "none")
     for i, z in enumerate(zones):
         if z == "none":
             zones[i] = last

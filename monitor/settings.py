@@ -20,7 +20,7 @@ from monitor.errors import ConfigError
 
 DEFAULT_PATH = Path("config/asn-monitor.toml")
 ENV_VAR = "ASN_MONITOR_CONFIG"
-DEFAULT_REVIEW_THRESHOLD = 0.35
+DEFAULT_REVIEW_THRESHOLD = 0.3
 
 
 class _Section(BaseModel):
@@ -63,7 +63,7 @@ class ClassifierSettings(_Section):
     transformer_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # What enters the review queue (recall first); flag_threshold then marks high confidence.
-    # Unset: 0.35, or flag_threshold when that is lower (so older files keep working).
+    # Unset: 0.3, or flag_threshold when that is lower (so older files keep working).
     review_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # The stages in order, each a built-in name ("matcher", "linear", "transformer") or
     # "package.module:factory". Unset: derived from `model` (linear: matcher, linear;
