@@ -35,8 +35,7 @@ from typing import Any
 from classifiers.calibration import calibration, prf
 from classifiers.cascade import CascadeClassifier
 from classifiers.corpus import LabelledExample, iter_csv_column, iter_smsa, load_seed_corpus
-from classifiers.matcher import RegistryMatcher
-from classifiers.models import PARTISAN, StanceModel, load_model, stance_metrics
+from classifiers.models import PARTISAN, StanceModel, stance_metrics
 from classifiers.testing import jabar_view
 from monitor.model import (
     Candidate,
@@ -393,13 +392,16 @@ def evaluate(
     *,
     shared_data: Path = SHARED_DATA,
     threshold: float = 0.5,
+    review_threshold: float | None = None,
 ) -> EvalReport:
-    """Evaluate a cascade (or the model in a folder, wrapped in a cascade) on ``datasets``."""
+    """Evaluate a classifier (or the model in a folder, built as the product builds it)."""
     if isinstance(classifier_or_model_dir, CascadeClassifier):
         clf = classifier_or_model_dir
     else:
-        clf = CascadeClassifier(RegistryMatcher(), load_model(Path(classifier_or_model_dir)),
-                                flag_threshold=threshold)
+        from classifiers.api import build_default_classifier
+
+        clf = build_default_classifier(Path(classifier_or_model_dir), threshold=threshold,
+                                       review_threshold=review_threshold)
     report = EvalReport(clf.version, clf.flag_threshold)
     if clf.model is None:
         raise ValueError("evaluate needs a classifier with a stance model")

@@ -140,7 +140,8 @@ def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, .
         ensure_default_model(folder)
     report = evaluate(folder, datasets or ("seed-heldout", "real-negatives", "political-stance",
                                            "real-dev"),
-                      shared_data=shared_data or SHARED_DATA, threshold=c.flag_threshold)
+                      shared_data=shared_data or SHARED_DATA, threshold=c.flag_threshold,
+                      review_threshold=c.queue_threshold)
     if out_path is not None:
         text = (json.dumps(report.to_json(), indent=2) if out_path.suffix == ".json"
                 else report.to_markdown())

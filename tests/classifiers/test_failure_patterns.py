@@ -104,7 +104,8 @@ def test_a_one_word_answer_to_a_factual_question_is_not_flagged(clf: CascadeClas
 def test_long_posts_are_read_by_the_windows_that_name_a_target(clf: CascadeClassifier) -> None:
     filler = ("Pagi ini saya jalan-jalan ke alun-alun bersama anak-anak, cuaca cerah dan "
               "banyak pedagang kaki lima berjualan seperti biasa. ") * 8
-    text = filler + "Jujur saja, saya sudah muak dengan Teddy Setiadi yang korupsi dan bohong terus. " + filler
+    attack = "Jujur saja, saya sudah muak dengan Teddy Setiadi yang korupsi dan bohong terus. "
+    text = filler + attack + filler
     assert len(text.split()) > 120
     r = _one(clf, make_item(text))
     assert r.flagged and r.stance == "oppose", r.explanation
