@@ -1,22 +1,26 @@
-"""The cascade: registry matcher (stage 1), then the stance model (stage 2), then the flag rule.
+"""The classifier: the configured stages, then the flag rule, one stance per target.
 
-Flag rule (conservative, because a flag accuses a person):
+The stages (:mod:`classifiers.stages`) find each item's targets and read, for
+each target, the text in which that target is ``[CALON]`` (or ``[PARTAI]``,
+``[NOMOR]``) and every rival ``[LAWAN]``. The flag rule then decides per target:
 
-* an item is flagged when stage 1 found a target in a registry that applies to
-  the actor, the model's stance is support or oppose, and the partisan score
-  P(support) + P(oppose) is at least ``flag_threshold``;
+* the target's stance is the model's, except that ``unrelated`` counts only when
+  the model is sure of it (``P(unrelated) >= unrelated_veto``): a text that
+  names a registry candidate is about the election far more often than not;
+* its score is the probability that the item takes a side on it: the model's
+  partisan share with ``unrelated`` discounted (:func:`classifiers.models.partisan_raw`),
+  put through the model's calibration (``calibration.json`` in the model folder)
+  so that it reads as a probability;
+* the item enters the review queue (``flagged``) when a target in a registry
+  that applies to the actor has a partisan stance and a score of at least
+  ``review_threshold`` (recall first: a reviewer reads it); it is marked high
+  confidence at ``flag_threshold``;
 * a like or repost of a candidate's or party's own account is partisan by
   account match even with no text (the SKB names liking and sharing campaign
-  accounts' content), unless the model finds the engaged post clearly
-  unrelated (P(unrelated) >= ``unrelated_veto``, default 0.97: a candidate's
-  "terima kasih relawan" or market visit reads as everyday text to the model,
-  but is campaign content, so only the plainly unrelated, a recipe or a holiday
-  greeting, is let go). Its score is then at least ``account_score``.
+  content), unless the model is sure the engaged post is unrelated.
 
-Items with no target and no election words skip the model: they cannot be
-flagged, and the cascade reports them as ``unrelated`` with score 0. A like or
-repost of a campaign account with no text at all is flagged with score
-``account_score`` and stance ``support``.
+The item's ``stance`` and ``score`` are those of its most partisan target, and
+``target_stances`` lists every target ("supports A, attacks B").
 """
 
 from __future__ import annotations
@@ -26,19 +30,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classifiers.calibration import Calibrator
 from classifiers.matcher import MatchResult, RegistryMatcher
-from classifiers.models import LABELS, StanceModel
-from monitor.model import Item, RegistryView, Result, Stance, skb_category
-
-# Long texts (blog posts, articles) are scored by their sentences that name a
-# target, so one partisan paragraph is not drowned by a long neutral report.
-LONG_TEXT_TOKENS = 120
-WINDOW_TOKENS = 60
+from classifiers.models import LABELS, StanceModel, partisan_raw
+from classifiers.stages import MatchStage, ModelStage, Reading, Stage
+from monitor.model import Item, RegistryView, Result, Stance, TargetStance, skb_category
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The cascade's decision on one item, before it becomes a :class:`Result`."""
+    """The flag rule's decision on one item, before it becomes a :class:`Result`."""
 
     match: MatchResult
     proba: np.ndarray | None
@@ -46,95 +47,112 @@ class Verdict:
     score: float
     flagged: bool
     reason: str
+    per_target: tuple[TargetStance, ...] = ()
+    high: bool = False
 
 
 class CascadeClassifier:
-    """Stage 1 + stage 2 + flag rule; implements the ``Classifier`` protocol."""
+    """The stages plus the flag rule; implements the ``Classifier`` protocol."""
 
     name = "cascade"
 
     def __init__(
         self,
-        matcher: RegistryMatcher,
-        model: StanceModel,
+        matcher: RegistryMatcher | None = None,
+        model: StanceModel | None = None,
         *,
+        stages: Sequence[Stage] | None = None,
         flag_threshold: float = 0.5,
-        unrelated_veto: float = 0.97,
+        review_threshold: float | None = None,
+        unrelated_veto: float = 0.9,
         account_score: float = 0.9,
+        calibrator: Calibrator | None = None,
         batch_size: int = 64,
     ) -> None:
-        if not 0.0 <= flag_threshold <= 1.0:
-            raise ValueError(f"flag_threshold {flag_threshold} is not in [0, 1]")
-        self.matcher = matcher
+        review = flag_threshold if review_threshold is None else review_threshold
+        if not 0.0 <= review <= flag_threshold <= 1.0:
+            raise ValueError(f"need 0 <= review_threshold ({review}) <= flag_threshold "
+                             f"({flag_threshold}) <= 1")
+        if stages is None:
+            if model is None:
+                raise ValueError("give the stages, or a stance model for the default ones")
+            stages = [MatchStage(matcher), ModelStage(model, model.kind, batch_size)]
+        self.stages = list(stages)
         self.model = model
         self.flag_threshold = flag_threshold
+        self.review_threshold = review
         self.unrelated_veto = unrelated_veto
         self.account_score = account_score
+        self.calibrator = calibrator or Calibrator.identity()
         self.batch_size = batch_size
-        # Every Result carries the stance model's version.
-        self.version: str = model.version
+        # Every Result carries the versions of the stages that read it.
+        self.version: str = "+".join(s.version for s in self.stages[1:]) or self.stages[0].version
+        self.kind = "+".join(s.name for s in self.stages[1:]) or "matcher"
 
     def classify(self, items: Sequence[Item], registries: RegistryView) -> list[Result]:
-        """One result per item, in order; the model runs once over the whole batch."""
+        """One result per item, in order."""
         return [self._result(item, v) for item, v in
                 zip(items, self.verdicts(items, registries), strict=True)]
 
     def verdicts(self, items: Sequence[Item], registries: RegistryView) -> list[Verdict]:
-        """Stage 1 for every item, one batched model call, then the flag rule."""
-        matches = [self.matcher.match(item, registries.for_item(item)) for item in items]
-        todo = [i for i, m in enumerate(matches)
-                if (m.targets or m.election_context) and m.masked_text.strip()]
-        # Each item becomes one or more windows; windows are scored together.
-        windows: list[str] = []
-        owner: list[int] = []
-        for i in todo:
-            for w in _windows(matches[i].masked_text):
-                windows.append(w)
-                owner.append(i)
-        probs: dict[int, np.ndarray] = {}
-        if windows:
-            all_p = np.vstack([self.model.predict_proba(windows[s:s + self.batch_size])
-                               for s in range(0, len(windows), self.batch_size)])
-            for i in todo:
-                rows = all_p[[k for k, o in enumerate(owner) if o == i]]
-                probs[i] = _aggregate(rows)
-        return [self._decide(item, matches[i], probs.get(i)) for i, item in enumerate(items)]
+        """Run every stage over the batch, then the flag rule on each reading."""
+        batch: Sequence[Reading] = [Reading(item, registries.for_item(item)) for item in items]
+        for stage in self.stages:
+            batch = stage(batch)
+        return [self._decide(r) for r in batch]
 
-    def _decide(self, item: Item, match: MatchResult, proba: np.ndarray | None) -> Verdict:
-        engagement = match.account_match and item.kind in ("like", "repost")
+    # ------------------------------------------------------------------ the flag rule
+
+    def _target(self, target: str, p: np.ndarray, engagement: bool) -> TargetStance:
+        q = dict(zip(LABELS, p.tolist(), strict=True))
+        if q["unrelated"] >= self.unrelated_veto:
+            return TargetStance(target, "unrelated", 0.0)
+        score = self.calibrator(float(partisan_raw(p)[0]))
+        side: Stance = "support" if q["support"] >= q["oppose"] else "oppose"
+        if engagement:
+            # Liking or sharing a campaign account's post endorses it.
+            return TargetStance(target, side, max(score, self.account_score))
+        # The stance is taken where the score reaches the review threshold: that is
+        # the operating point at which a reviewer is asked to look.
+        return TargetStance(target, side if score >= self.review_threshold else "neutral", score)
+
+    def _decide(self, r: Reading) -> Verdict:
+        match = r.match or MatchResult((), (), "", False, False)
+        engaged = {e.target for e in match.evidence if e.rule == "account"}
+        per = tuple(self._target(t, r.proba[t], t in engaged) for t in match.targets
+                    if t in r.proba)
+        per += tuple(TargetStance(t, "support", self.account_score) for t in engaged
+                     if t not in r.proba and r.item.kind in ("like", "repost"))
+        if not per:
+            return self._no_target(r, match)
+        top = max(per, key=lambda ts: (ts.stance in ("support", "oppose"), ts.score))
+        proba = r.proba.get(top.target)
+        partisan = top.stance in ("support", "oppose")
+        flagged = partisan and top.score >= self.review_threshold
+        high = partisan and top.score >= self.flag_threshold
+        if not partisan:
+            reason = f"stance is {top.stance} toward every target"
+        elif not flagged:
+            reason = f"partisan score {top.score:.2f} < review threshold {self.review_threshold:.2f}"
+        else:
+            level = "high confidence" if high else "for review"
+            reason = (f"{top.stance} toward {top.target}, score {top.score:.2f} "
+                      f">= {self.review_threshold:.2f} ({level})")
+            if top.target in engaged:
+                reason = f"like/repost of a campaign account; {reason}"
+        return Verdict(match, proba, top.stance, top.score, flagged, reason, per, high)
+
+    def _no_target(self, r: Reading, match: MatchResult) -> Verdict:
+        proba = r.proba.get("")
         if proba is None:
-            if engagement:
-                # Nothing to read (a like of a post whose text we do not have):
-                # the account match alone is the act the SKB names.
-                return Verdict(match, None, "support", self.account_score, True,
-                               "like/repost of a campaign account (no text to read)")
             return Verdict(match, None, "unrelated", 0.0, False,
                            "no registry target and no election words: model not run")
-        p = dict(zip(LABELS, proba.tolist(), strict=True))
-        score = p["support"] + p["oppose"]
         stance: Stance = LABELS[int(np.argmax(proba))]  # type: ignore[assignment]
-        partisan = stance in ("support", "oppose")
-        if engagement:
-            if p["unrelated"] >= self.unrelated_veto:
-                return Verdict(match, proba, stance, score, False,
-                               f"campaign account, but the post is unrelated "
-                               f"(P={p['unrelated']:.2f})")
-            if not partisan:
-                # Liking or sharing a campaign account's post endorses it.
-                stance = "oppose" if p["oppose"] > p["support"] else "support"
-            return Verdict(match, proba, stance, max(score, self.account_score), True,
-                           "like/repost of a campaign account")
-        if not match.targets:
-            return Verdict(match, proba, stance, score, False,
-                           "election talk without a registry target")
-        if not partisan:
-            return Verdict(match, proba, stance, score, False, f"stance is {stance}")
-        if score < self.flag_threshold:
-            return Verdict(match, proba, stance, score, False,
-                           f"partisan score {score:.2f} < threshold {self.flag_threshold:.2f}")
-        return Verdict(match, proba, stance, score, True,
-                       f"{stance} toward a registry target, score {score:.2f} >= "
-                       f"{self.flag_threshold:.2f}")
+        score = float(proba[0] + proba[1])
+        return Verdict(match, proba, stance, score, False,
+                       "election talk without a registry target")
+
+    # ------------------------------------------------------------------ results
 
     def _result(self, item: Item, v: Verdict) -> Result:
         return Result(
@@ -145,8 +163,11 @@ class CascadeClassifier:
             targets=v.match.targets,
             category=skb_category(item.kind),
             explanation=self._explain(v),
-            model=f"cascade/{self.model.kind}",
+            model=f"cascade/{self.kind}",
             version=self.version,
+            target_stances=tuple(TargetStance(t.target, t.stance, round(t.score, 4))
+                                 for t in v.per_target),
+            high_confidence=v.high,
         )
 
     def _explain(self, v: Verdict) -> str:
@@ -155,31 +176,11 @@ class CascadeClassifier:
             lines.append("matched: " + "; ".join(e.describe() for e in v.match.evidence))
         else:
             lines.append("matched: nothing in the applicable registries")
+        if v.per_target:
+            lines.append("per target: " + "; ".join(
+                f"{t.target} {t.stance} {t.score:.2f}" for t in v.per_target))
         if v.proba is not None:
             probs = ", ".join(f"{lab} {p:.2f}" for lab, p in zip(LABELS, v.proba, strict=True))
-            lines.append(f"model {self.model.version}: {probs}; partisan score {v.score:.2f}")
+            lines.append(f"model {self.version}: {probs}; partisan score {v.score:.2f}")
         lines.append(f"model input: {v.match.masked_text[:300]}")
         return "\n".join(lines)
-
-
-def _windows(text: str) -> list[str]:
-    """The text itself, or for long texts its target-bearing sentence windows."""
-    words = text.split()
-    if len(words) <= LONG_TEXT_TOKENS:
-        return [text]
-    out: list[str] = []
-    cur: list[str] = []
-    for w in words:
-        cur.append(w)
-        if (w in (".", "!", "?") and len(cur) >= WINDOW_TOKENS // 2) or len(cur) >= WINDOW_TOKENS:
-            out.append(" ".join(cur))
-            cur = []
-    if cur:
-        out.append(" ".join(cur))
-    with_target = [w for w in out if "[CALON]" in w or "[PARTAI]" in w or "[NOMOR]" in w]
-    return with_target or [text]
-
-
-def _aggregate(rows: np.ndarray) -> np.ndarray:
-    """Combine window probabilities: the mean, which keeps a calibrated scale."""
-    return np.asarray(rows.mean(axis=0))

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,13 @@ SEED_CORPUS = DATA_DIR / "seed_corpus.jsonl"
 # complaint are not campaigning. One text per line; ".txt" so that the package
 # data rules in pyproject.toml ship it in a wheel.
 SMSA_NEGATIVES = DATA_DIR / "smsa_negatives.txt"
+# Real comments and news sentences about politicians (SmSA and NERP train splits,
+# Apache-2.0), masked like candidates; built by ``data/make_real_corpus.py``.
+REAL_POLITICAL = DATA_DIR / "real_political.jsonl"
+# Posts written for the project in many people's styles (see data/NOTICE.md), each
+# masked by hand: the failure patterns the synthetic seed corpus never showed.
+WRITTEN_POSTS = DATA_DIR / "written_posts.jsonl"
+WRITTEN_POSTS_MORE = DATA_DIR / "written_posts_more.jsonl"  # a second author, 1,041 posts
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"
@@ -87,6 +94,28 @@ def load_bundled_negatives(path: Path = SMSA_NEGATIVES) -> list[LabelledExample]
                 for line in fh if line.strip()]
 
 
+def load_written_posts(paths: Iterable[Path] = (WRITTEN_POSTS, WRITTEN_POSTS_MORE)
+                       ) -> list[LabelledExample]:
+    """The bundled hand-written posts (same format as the real political rows)."""
+    return [ex for path in paths for ex in load_real_political(path)]
+
+
+def load_real_political(path: Path = REAL_POLITICAL) -> list[LabelledExample]:
+    """The bundled real comments and news sentences about politicians, already masked."""
+    if not path.exists():
+        return []
+    out: list[LabelledExample] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("label") not in STANCES:
+                raise InputError(f"{path}:{n}: label {row.get('label')!r} is not a stance")
+            out.append(LabelledExample(row["text"], row["label"], source=row["source"]))
+    return out
+
+
 def labelled_from_items(
     labelled: Iterable[tuple[Item, Stance]],
     registries: RegistryView,
@@ -104,6 +133,36 @@ def labelled_from_items(
             raise InputError(f"{item.key}: label {label!r} is not a stance")
         masked = m.match(item, registries.for_item(item)).masked_text
         out.append(LabelledExample(masked, label, item.kind, source="review"))
+    return out
+
+
+def labelled_per_target(
+    labelled: Iterable[tuple[Item, Stance | Mapping[str, Stance]]],
+    registries: RegistryView,
+    matcher: RegistryMatcher | None = None,
+) -> list[LabelledExample]:
+    """Like :func:`labelled_from_items`, but a label may name each target's own stance.
+
+    ``{"jabar-2": "oppose", "jabar-3": "support"}`` gives one example per target,
+    read as the model reads it at prediction time: that target ``[CALON]``, every
+    rival ``[LAWAN]``. A target the matcher does not find in the text is an error
+    naming the item, because its example would teach nothing.
+    """
+    m = matcher or RegistryMatcher()
+    out: list[LabelledExample] = []
+    for item, label in labelled:
+        if isinstance(label, str):
+            out += labelled_from_items([(item, label)], registries, m)
+            continue
+        match = m.match(item, registries.for_item(item))
+        for target, stance in label.items():
+            if stance not in STANCES:
+                raise InputError(f"{item.key}: label {stance!r} for {target} is not a stance")
+            if target not in match.by_target:
+                raise InputError(f"{item.key}: target {target!r} is not named in the text "
+                                 f"(found: {', '.join(match.targets) or 'none'})")
+            out.append(LabelledExample(match.text_for(target), stance, item.kind,
+                                       source="examples"))
     return out
 
 
@@ -132,6 +191,38 @@ def neutralised_copies(
             text = text.replace(p, word)
         out.append(LabelledExample(text, ex.label, ex.kind, ex.subject_text,
                                    source=f"{ex.source}+neutralised", style=ex.style))
+    return out
+
+
+def rival_compositions(
+    examples: Iterable[LabelledExample], n: int = 600, seed: int = 0, max_words: int = 30
+) -> list[LabelledExample]:
+    """Texts that attack one side to back the other, built from two real or seed examples.
+
+    An oppose example whose ``[CALON]`` becomes ``[LAWAN]``, joined with a
+    support example, supports ``[CALON]``; the reverse opposes it. This teaches
+    the model that what is said of a rival does not count for the target, which
+    is how the per-target texts read ("[LAWAN] korupsi , pilih [CALON]").
+    """
+    import random
+
+    pool = [ex for ex in examples if ex.subject_text is None and "[CALON]" in ex.text
+            and len(ex.text.split()) <= max_words]
+    sup = [ex for ex in pool if ex.label == "support"]
+    opp = [ex for ex in pool if ex.label == "oppose"]
+    if not sup or not opp:
+        return []
+    rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
+    out: list[LabelledExample] = []
+    for k in range(n):
+        a, b = rng.choice(sup), rng.choice(opp)
+        label: Stance
+        if k % 2:  # attack the rival, back the target
+            rival, own, label = b.text.replace("[CALON]", "[LAWAN]"), a.text, "support"
+        else:  # praise the rival, attack the target
+            rival, own, label = a.text.replace("[CALON]", "[LAWAN]"), b.text, "oppose"
+        text = f"{rival} {own}" if rng.random() < 0.5 else f"{own} {rival}"
+        out.append(LabelledExample(text, label, source="rival"))
     return out
 
 

@@ -12,6 +12,9 @@
    read from ``../shared/data`` at evaluation time only. The six figures are put
    in a registry built for this evaluation; recall = fraction of ``for`` /
    ``against`` articles flagged.
+4. ``real-dev``: the hand-labelled development set (real tweets and blog articles read
+   from ``../shared/data``, and hand-written posts), per target and per item; see
+   :mod:`classifiers.devset`.
 """
 
 from __future__ import annotations
@@ -32,8 +35,7 @@ from typing import Any
 from classifiers.calibration import calibration, prf
 from classifiers.cascade import CascadeClassifier
 from classifiers.corpus import LabelledExample, iter_csv_column, iter_smsa, load_seed_corpus
-from classifiers.matcher import RegistryMatcher
-from classifiers.models import PARTISAN, StanceModel, load_model, stance_metrics
+from classifiers.models import PARTISAN, StanceModel, stance_metrics
 from classifiers.testing import jabar_view
 from monitor.model import (
     Candidate,
@@ -74,7 +76,7 @@ class EvalReport:
                 continue
             for key, value in sec.items():
                 if key in ("model", "cascade_calibration", "per_dataset", "examples",
-                           "cascade_flag_by_threshold"):
+                           "cascade_flag_by_threshold", "subsets", "keyword_floor"):
                     continue
                 out.append(f"- {key}: {_fmt(value)}")
             if "per_dataset" in sec:
@@ -89,6 +91,10 @@ class EvalReport:
                 for thr, m in sec["cascade_flag_by_threshold"].items():
                     out.append(f"| {thr} | {m['precision']:.3f} | {m['recall']:.3f} | "
                                f"{m['f1']:.3f} |")
+            if "subsets" in sec:
+                from classifiers.devset_metrics import real_dev_markdown
+
+                out += ["", real_dev_markdown(sec)]
             if "model" in sec:
                 out += ["", _model_markdown(sec["model"])]
             if "cascade_calibration" in sec:
@@ -382,25 +388,35 @@ def eval_political(classifier: CascadeClassifier, shared: Path) -> dict[str, Any
 
 def evaluate(
     classifier_or_model_dir: CascadeClassifier | Path | str,
-    datasets: Sequence[str] = ("seed-heldout", "real-negatives", "political-stance"),
+    datasets: Sequence[str] = ("seed-heldout", "real-negatives", "political-stance", "real-dev"),
     *,
     shared_data: Path = SHARED_DATA,
     threshold: float = 0.5,
+    review_threshold: float | None = None,
 ) -> EvalReport:
-    """Evaluate a cascade (or the model in a folder, wrapped in a cascade) on ``datasets``."""
+    """Evaluate a classifier (or the model in a folder, built as the product builds it)."""
     if isinstance(classifier_or_model_dir, CascadeClassifier):
         clf = classifier_or_model_dir
     else:
-        clf = CascadeClassifier(RegistryMatcher(), load_model(Path(classifier_or_model_dir)),
-                                flag_threshold=threshold)
+        from classifiers.api import build_default_classifier
+
+        clf = build_default_classifier(Path(classifier_or_model_dir), threshold=threshold,
+                                       review_threshold=review_threshold)
     report = EvalReport(clf.version, clf.flag_threshold)
+    if clf.model is None:
+        raise ValueError("evaluate needs a classifier with a stance model")
+    model: StanceModel = clf.model
     for name in datasets:
         if name == "seed-heldout":
-            report.sections[name] = eval_seed(clf, clf.model)
+            report.sections[name] = eval_seed(clf, model)
         elif name == "real-negatives":
-            report.sections[name] = eval_real_negatives(clf, clf.model, shared_data)
+            report.sections[name] = eval_real_negatives(clf, model, shared_data)
         elif name == "political-stance":
             report.sections[name] = eval_political(clf, shared_data)
+        elif name == "real-dev":
+            from classifiers.devset_metrics import real_dev_section
+
+            report.sections[name] = real_dev_section(clf, shared_data)
         else:
             raise ValueError(f"unknown evaluation set {name!r}")
     return report

@@ -5,10 +5,15 @@ the registries that apply to the item's actor (``RegistryView.for_item``). Its
 rules, each recorded as :class:`Evidence` for the reviewer:
 
 ``name`` / ``alias``
-    a candidate's full name or a registered alias, as a whole-token phrase. First
-    names alone never match: a colleague called "Dedi" is not "Dedi Mulyadi".
+    a candidate's full name or a registered alias, as a whole-token phrase, also
+    as first + family name and with titles before or inside it ("Mbak Sylviana
+    Murni", "Anies R. Baswedan"; :mod:`classifiers.matcher_names`), the titles
+    masked with the name. First names alone never match: a colleague called
+    "Dedi" is not "Dedi Mulyadi".
 ``hashtag``
-    a registered campaign hashtag, compared case-insensitively as a hashtag.
+    a registered campaign hashtag, compared case-insensitively as a hashtag, or a
+    name or alias found in a hashtag ("#AsalBukanJokowi", "#jokowi2priode"); only
+    the name's words are masked, so "asal bukan" stays for the stance model.
 ``party``
     a party name; short all-capital acronyms ("PAN", "PKB") only match when
     written in capitals or after "partai", so the cooking pan stays a pan.
@@ -22,7 +27,8 @@ rules, each recorded as :class:`Evidence` for the reviewer:
     a two-finger selfie at a reunion is not a vote.
 ``account`` / ``mention``
     the engaged post's author, or an @-mention, is a candidate's or party's own
-    account on the item's platform.
+    account on the item's platform; an @-mention also names a target when the
+    handle runs its name's words together ("@aniesbaswedan", "@sandiuno").
 
 Every match is masked (``[CALON]``, ``[PARTAI]``, ``[NOMOR]``) in the text the
 stance model sees, so a model trained on one election carries to the next.
@@ -30,115 +36,53 @@ stance model sees, so a model trained on one election carries to the next.
 
 from __future__ import annotations
 
-import itertools
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Sequence
 
-from classifiers.normalise import Normalised, Normaliser, Token, normalise, wordlist
-from monitor.model import ENGAGEMENT_KINDS, Item, Level, Registry
-
-Rule = Literal["name", "alias", "hashtag", "party", "ballot_number", "hand_sign", "account",
-               "mention"]
-
-CALON = "[CALON]"
-PARTAI = "[PARTAI]"
-NOMOR = "[NOMOR]"
-SUBJEK = "[SUBJEK]"  # separates the actor's own words from the engaged post's text
-
-# Words that by themselves say "this is about an election".
-ELECTION_WORDS: frozenset[str] = frozenset(
-    wordlist(
-    """pemilu pilpres pileg pilkada pilgub pilbup pilwalkot pemilihan coblos mencoblos
-    nyoblos dicoblos pencoblosan capres cawapres cagub cawagub cabup cawabup cawalkot
-    cawawalkot caleg paslon kampanye tps golput kpu bawaslu pemenangan relawan
-    timses quickcount""")
+from classifiers.ballot import HAND_SIGN_WINDOW, HAND_SIGNS, _disambiguate_numbers, _match_numbers
+from classifiers.match_types import (
+    CALON,
+    ELECTION_BIGRAMS,
+    ELECTION_WORDS,
+    LAWAN,
+    LEVEL_WORDS,
+    NOMOR,
+    PARTAI,
+    SUBJEK,
+    Evidence,
+    Mask,
+    MatchResult,
+    Rule,
+    _Compiled,
+    _has_election_context,
+    _level_hint,
+    _Phrase,
 )
-ELECTION_BIGRAMS: frozenset[tuple[str, str]] = frozenset(
-    {("surat", "suara"), ("nomor", "urut"), ("no", "urut"), ("hak", "pilih"),
-     ("quick", "count"), ("hitung", "cepat"), ("kotak", "suara"), ("hari", "h")}
+from classifiers.matcher_names import (
+    MIN_INSIDE,
+    index_names,
+    name_variants,
+    phrase_end,
+    titles_before,
 )
-# Words that point at one level of election, to pick the registry for a number.
-LEVEL_WORDS: dict[str, Level] = {
-    "capres": "national", "cawapres": "national", "pilpres": "national",
-    "presiden": "national", "cagub": "province", "cawagub": "province",
-    "pilgub": "province", "gubernur": "province", "cabup": "regency", "cawabup": "regency",
-    "pilbup": "regency", "bupati": "regency", "cawalkot": "city", "cawawalkot": "city",
-    "pilwalkot": "city", "walikota": "city",
-}
-HAND_SIGNS: dict[str, int] = {"☝": 1, "✌": 2, "🤟": 3}
-HAND_SIGN_WINDOW = 5
+from classifiers.normalise import Normalised, Normaliser, Token, normalise
+from monitor.model import ENGAGEMENT_KINDS, Item, Registry
 
-_STRONG_FRAMES = {"coblos", "mencoblos", "nyoblos", "dicoblos", "paslon", "capres", "cawapres",
-                  "cagub", "cawagub", "cabup", "cawabup", "cawalkot", "cawawalkot", "caleg"}
-_WEAK_VERBS = {"pilih", "memilih", "dukung", "mendukung", "menangkan", "pilihan", "vote"}
-# Campaign words that, besides ELECTION_WORDS, let a weak number frame count
-# ("nomor 2 menang telak"); the stance model still decides whether it is partisan.
-_WEAK_FRAME_CONTEXT = frozenset({"menang", "menangkan", "unggul", "putaran"})
-_NOT_BALLOT_BEFORE = {"jam", "pukul", "tanggal", "rt", "rw", "lantai", "kamar", "antrean",
-                      "loket", "halaman", "bab", "pasal", "ayat", "episode", "eps", "season",
-                      "meja", "gate", "tahun", "kelas", "gang", "blok", "peringkat", "posisi",
-                      "ranking", "rangking", "klasemen", "skor", "menit"}
-# Sport and rankings share "menang ... nomor 2" with campaigns: "naik ke nomor 2 klasemen".
-_NOT_BALLOT_AFTER = {"klasemen", "liga", "grup", "dunia", "nasional", "sementara", "teratas"}
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One reason the matcher gave for a target."""
-
-    rule: Rule
-    term: str
-    target: str
-    election: str
-    in_subject: bool = False
-
-    def describe(self) -> str:
-        """A short line for the reviewer, e.g. ``name "dedi mulyadi" -> cand-4``."""
-        where = " (in engaged post)" if self.in_subject else ""
-        return f'{self.rule} "{self.term}" -> {self.target} [{self.election}]{where}'
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """What stage 1 found in one item, and the masked text for stage 2."""
-
-    targets: tuple[str, ...]
-    evidence: tuple[Evidence, ...]
-    masked_text: str
-    election_context: bool  # the item uses election words (pemilu, coblos, paslon, ...)
-    account_match: bool
-    elections: tuple[str, ...] = field(default=())
-
-    @property
-    def matched(self) -> bool:
-        """Whether any target was found."""
-        return bool(self.targets)
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    words: tuple[str, ...]
-    target: str
-    election: str
-    rule: Rule
-    placeholder: str
-    acronym: str | None = None  # original capitals an acronym must be written in
-
-
-@dataclass
-class _Compiled:
-    registry: Registry
-    phrases: list[_Phrase]
-    hashtags: dict[str, str]
-    accounts: dict[tuple[str, str], tuple[str, str]]  # (platform, handle) -> (target, placeholder)
-    by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
+__all__ = ["CALON", "ELECTION_BIGRAMS", "ELECTION_WORDS", "HAND_SIGNS", "HAND_SIGN_WINDOW",
+           "LAWAN", "LEVEL_WORDS", "NOMOR", "PARTAI", "SUBJEK", "Evidence", "MatchResult",
+           "RegistryMatcher", "Rule", "model_text"]
 
 
 def _handle(h: str) -> str:
     return h.strip().lstrip("@").lower()
 
+
+def _allies(reg: Registry) -> dict[str, frozenset[str]]:
+    """Each target with the targets on its side: a ticket and the parties that carry it."""
+    side: dict[str, set[str]] = {c.id: {c.id, *c.parties} for c in reg.candidates}
+    for party in reg.parties:
+        side.setdefault(party.id, {party.id}).update(
+            c.id for c in reg.candidates if party.id in c.parties)
+    return {t: frozenset(s) for t, s in side.items()}
 
 class RegistryMatcher:
     """Stage 1 of the cascade: registry rules over normalised text and accounts."""
@@ -167,9 +111,9 @@ class RegistryMatcher:
         accounts: dict[tuple[str, str], tuple[str, str]] = {}
         for cand in reg.candidates:
             for person in cand.people:
-                phrases.append(_Phrase(self._words(person), cand.id, eid, "name", CALON))
+                phrases.extend(self._spellings(person, cand.id, eid, "name"))
             for alias in cand.aliases:
-                phrases.append(_Phrase(self._words(alias), cand.id, eid, "alias", CALON))
+                phrases.extend(self._spellings(alias, cand.id, eid, "alias"))
             for tag in cand.hashtags:
                 hashtags[tag.lstrip("#").lower()] = cand.id
             for platform, handles in cand.accounts.items():
@@ -182,19 +126,32 @@ class RegistryMatcher:
             for platform, handles in party.accounts.items():
                 for h in handles:
                     accounts[(platform, _handle(h))] = (party.id, PARTAI)
-        phrases = [p for p in phrases if p.words]
+        # One phrase per spelling: the first (a person's name before an alias) wins.
+        phrases = list({(p.words, p.target): p for p in reversed(phrases) if p.words}.values())
+        phrases.reverse()
+        # Acronyms need capitals or "partai" ("PPP" even squeezes to "p"): not in handles.
+        names = index_names((p.words, p.target, p.placeholder) for p in phrases if not p.acronym)
         # Longest phrases first, so "partai demokrat" wins over "demokrat".
         phrases.sort(key=lambda p: -len(p.words))
         by_first: dict[str, list[_Phrase]] = {}
         for ph in phrases:  # already longest first
             by_first.setdefault(ph.words[0], []).append(ph)
-        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first)
+        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first, _allies(reg), names)
+        compiled.handles = {h: hit for (_, h), hit in accounts.items()}
         self._cache[key] = compiled
         self._by_id[id(reg)] = (reg, compiled)
         return compiled
 
     def _words(self, phrase: str) -> tuple[str, ...]:
         return tuple(t.text for t in self._base(phrase).tokens if t.kind != "punct")
+
+    def _spellings(self, name: str, target: str, eid: str, rule: Rule) -> list[_Phrase]:
+        words = self._words(name)
+        # A ticket's acronym ("ASIH", "TAJU") is often also a given name ("Bu Asih
+        # tukang sayur"): it counts in capitals or in an election text.
+        acro = name if rule == "alias" and _is_acronym(name) else None
+        return [_Phrase(w, target, eid, rule, CALON, acro)
+                for w in [words, *name_variants(words, rule == "name")]]
 
     def normaliser_for(self, registries: Sequence[Registry]) -> Normaliser:
         """A normaliser that can split hashtags into the registries' names."""
@@ -203,7 +160,8 @@ class RegistryMatcher:
             words: set[str] = set()
             for reg in registries:
                 for p in self._compile(reg).phrases:
-                    words.update(p.words)
+                    # a short alias split out of a longer tag ("#bantpbtp") is a false find
+                    words.update(w for w in p.words if len(w) >= MIN_INSIDE)
             self._normalisers[key] = self._base.with_vocab(words)
         return self._normalisers[key]
 
@@ -220,41 +178,40 @@ class RegistryMatcher:
         all_words = [t.text for n, _ in parts for t in n.tokens]
         context = _has_election_context(all_words)
         evidence: list[Evidence] = []
-        masks_per_part: list[dict[int, str]] = []
+        masks_per_part: list[dict[int, Mask]] = []
         for n, in_subject in parts:
-            masks: dict[int, str] = {}
+            masks: dict[int, Mask] = {}
             evidence.extend(self._match_tokens(n, compiled, masks, in_subject, context))
             masks_per_part.append(masks)
         # Numbers and hand signs: their frames may rely on names found anywhere.
         words_context = context
         context = context or bool(evidence)
         level_hint = _level_hint(all_words)
-        final_parts: list[str] = []
         for (n, in_subject), masks in zip(parts, masks_per_part, strict=True):
             evidence.extend(
                 _match_numbers(n, compiled, masks, in_subject, context, level_hint)
             )
-            final_parts.append(_render(n, masks))
         evidence.extend(self._match_accounts(item, compiled))
         evidence = _disambiguate_numbers(evidence)
-        if item.kind in ("reply", "quote"):
-            masked = f"{final_parts[0]} {SUBJEK} {final_parts[1]}" if len(final_parts) > 1 else (
-                final_parts[0] if final_parts else "")
-        else:
-            masked = final_parts[0] if final_parts else ""
         targets = tuple(dict.fromkeys(e.target for e in evidence))
-        elections = tuple(dict.fromkeys(e.election for e in evidence))
+        kept = set(targets)
+        # A number that could name several targets belongs to the one disambiguation kept.
+        masks_per_part = [{i: (ph, next((t for t in owner.split("|") if t in kept), ""))
+                           for i, (ph, owner) in masks.items()} for masks in masks_per_part]
+        rendered = [n for n, _ in parts]
+        sides = _sides(compiled, targets)
         return MatchResult(
             targets=targets,
             evidence=tuple(evidence),
-            masked_text=masked.strip(),
+            masked_text=_join(item.kind, rendered, masks_per_part, None),
             election_context=words_context,
             account_match=any(e.rule == "account" for e in evidence),
-            elections=elections,
+            elections=tuple(dict.fromkeys(e.election for e in evidence)),
+            by_target={t: _join(item.kind, rendered, masks_per_part, sides[t]) for t in targets},
         )
 
     def _match_tokens(
-        self, n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, str],
+        self, n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask],
         in_subject: bool, context: bool,
     ) -> list[Evidence]:
         toks = n.tokens
@@ -270,31 +227,37 @@ class RegistryMatcher:
                     continue
                 for j, u in enumerate(toks):
                     if u.kind == "hashtag" and u.start == t.start:
-                        masks[j] = CALON
+                        masks[j] = (CALON, target)
                 out.append(Evidence("hashtag", t.raw, target, c.registry.election.id, in_subject))
             for i, t in enumerate(toks):
                 if t.kind == "mention" and i not in masks:
-                    for (_, handle), (target, ph) in c.accounts.items():
-                        if handle == _handle(t.text):
-                            masks[i] = ph
-                            out.append(Evidence("mention", t.raw, target,
-                                                c.registry.election.id, in_subject))
-                            break
+                    hit = c.handles.get(_handle(t.text)) or c.names.find(t.text)
+                    if hit is not None:
+                        masks[i] = (hit[1], hit[0])
+                        out.append(Evidence("mention", t.raw, hit[0],
+                                            c.registry.election.id, in_subject))
         # Leftmost-longest: at each position the longest phrase that fits wins,
         # so "partai demokrat" is one party mention, not "partai" + "demokrat".
         for c in compiled:
             for i, w in enumerate(words):
                 for p in c.by_first.get(w, ()):
-                    k = len(p.words)
-                    if tuple(words[i:i + k]) != p.words or any(j in masks for j in range(i, i + k)):
+                    k = len(p.words)  # the common exact case inline: match() is hot
+                    end = i + k if tuple(words[i:i + k]) == p.words else (
+                        phrase_end(toks, words, i, p.words) if k > 1 else None)
+                    if end is None or any(j in masks for j in range(i, end)):
                         continue
-                    if p.acronym and not _acronym_ok(toks, i, p.acronym, context):
+                    if p.acronym and not (_alias_acronym_ok(toks, i, context) if p.rule == "alias"
+                                          else _acronym_ok(toks, i, p.acronym, context)):
                         continue
-                    for j in range(i, i + k):
-                        masks[j] = p.placeholder
-                    out.append(Evidence(p.rule, " ".join(p.words), p.target,
-                                        c.registry.election.id, in_subject))
+                    start = titles_before(toks, masks, i) if p.placeholder == CALON else i
+                    for j in range(start, end):
+                        masks[j] = (p.placeholder, p.target)
+                    in_tag = all(toks[j].kind == "hashtag" for j in range(i, end))
+                    out.append(Evidence("hashtag" if in_tag else p.rule,
+                                        toks[i].raw if in_tag else " ".join(p.words),
+                                        p.target, c.registry.election.id, in_subject))
                     break
+        out.extend(_match_tag_pieces(toks, compiled, masks, in_subject))
         return out
 
     def _match_accounts(self, item: Item, compiled: Sequence[_Compiled]) -> list[Evidence]:
@@ -310,30 +273,39 @@ class RegistryMatcher:
         return out
 
 
-_NUMBER_RULES = ("ballot_number", "hand_sign")
+def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
+                      masks: dict[int, Mask], in_subject: bool) -> list[Evidence]:
+    """Hashtag pieces the splitter could not cut that run a name together: "#jokowilagi".
 
-
-def _disambiguate_numbers(evidence: list[Evidence]) -> list[Evidence]:
-    """A number that fits several elections keeps only the candidate also named.
-
-    "Coblos nomor 3, Hendra Gunawan" is ticket 3 of the governor election, not
-    ticket 3 of the presidential one.
+    A word of letters and digits is a hashtag written without "#" ("JOKOWI2PRIODE").
     """
-    named = {e.target for e in evidence if e.rule not in _NUMBER_RULES}
-    groups: dict[tuple[str, str, bool], set[str]] = {}
-    for e in evidence:
-        if e.rule in _NUMBER_RULES:
-            groups.setdefault((e.rule, e.term, e.in_subject), set()).add(e.target)
-    kept = [e for e in evidence
-            if e.rule not in _NUMBER_RULES
-            or not (groups[(e.rule, e.term, e.in_subject)] & named)
-            or e.target in named]
-    # A hand sign is the weakest cue: when names or written numbers point at
-    # other candidates, a stray ☝ is decoration, not a second target.
-    strong = {e.target for e in kept if e.rule != "hand_sign"}
-    if strong:
-        kept = [e for e in kept if e.rule != "hand_sign" or e.target in strong]
-    return kept
+    out: list[Evidence] = []
+    for i, t in enumerate(toks):
+        if t.kind == "word":
+            if t.text.isalpha() or t.text.isdigit() or not t.text.isalnum():
+                continue
+        elif t.kind != "hashtag" or t.text.isdigit():
+            continue
+        if i in masks:
+            continue
+        for c in compiled:
+            hit = c.names.find(t.text)
+            if hit is not None:
+                masks[i] = (hit[1], hit[0])
+                out.append(Evidence("hashtag", t.raw, hit[0], c.registry.election.id,
+                                    in_subject))
+                break
+    return out
+
+
+def _is_acronym(name: str) -> bool:
+    letters = name.replace("-", "")
+    return name.isupper() and letters.isalpha() and len(letters) <= 5
+
+
+def _alias_acronym_ok(toks: Sequence[Token], i: int, context: bool) -> bool:
+    """A ticket's acronym counts written in capitals, or anywhere in an election text."""
+    return context or (toks[i].raw.isupper() and len(toks[i].raw) > 1)
 
 
 def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> bool:
@@ -348,123 +320,42 @@ def _acronym_ok(toks: Sequence[Token], i: int, acronym: str, context: bool) -> b
     return context and (raw == acronym or (raw.isupper() and len(raw) > 1))
 
 
-def _has_election_context(words: Sequence[str]) -> bool:
-    if any(w in ELECTION_WORDS for w in words):
-        return True
-    return any((a, b) in ELECTION_BIGRAMS for a, b in itertools.pairwise(words))
 
-
-def _level_hint(words: Iterable[str]) -> set[Level]:
-    return {LEVEL_WORDS[w] for w in words if w in LEVEL_WORDS}
-
-
-_NUM_RE = re.compile(r"^0?\d{1,2}$")
-
-
-def _match_numbers(
-    n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, str], in_subject: bool,
-    context: bool, level_hint: set[Level],
-) -> list[Evidence]:
-    toks = n.tokens
-    words = [t.text for t in toks]
-    out: list[Evidence] = []
-    for i, t in enumerate(toks):
-        if i in masks:
-            continue
-        if t.kind == "emoji" and t.text in HAND_SIGNS:
-            lo, hi = max(0, i - HAND_SIGN_WINDOW), i + HAND_SIGN_WINDOW + 1
-            near = words[lo:i] + words[i + 1:hi]
-            near_masked = any(j in masks for j in range(lo, min(hi, len(toks))) if j != i)
-            if _has_election_context(near) or near_masked:
-                ev = _number_targets(HAND_SIGNS[t.text], t.raw, compiled, level_hint, False,
-                                     in_subject, "hand_sign")
-                if ev:
-                    masks[i] = NOMOR
-                    out.extend(ev)
-            continue
-        if t.kind not in ("number", "hashtag") or not _NUM_RE.match(t.text):
-            continue
-        frame = _ballot_frame(words, i)
-        if frame is None:
-            continue
-        strength, party_frame = frame
-        if strength == "weak" and not (context or _WEAK_FRAME_CONTEXT & set(words)):
-            continue
-        # The nearest level word before the number decides ("capres 02, cagub 4").
-        local = next((LEVEL_WORDS[w] for w in reversed(words[max(0, i - 3):i])
-                      if w in LEVEL_WORDS), None)
-        hint = {local} if local else level_hint
-        ev = _number_targets(int(t.text), t.text, compiled, hint, party_frame, in_subject,
-                             "ballot_number", frame_words=" ".join(words[max(0, i - 2):i + 1]))
-        if ev:
-            masks[i] = NOMOR
-            out.extend(ev)
+def _sides(compiled: Sequence[_Compiled], targets: Sequence[str]) -> dict[str, frozenset[str]]:
+    """For each found target, the targets read on its side (itself and its allies)."""
+    out: dict[str, frozenset[str]] = {}
+    for t in targets:
+        side = {t}
+        for c in compiled:
+            side |= c.allies.get(t, frozenset())
+        out[t] = frozenset(side)
     return out
 
 
-def _ballot_frame(words: Sequence[str], i: int) -> tuple[str, bool] | None:
-    """Whether the number at ``i`` sits in a ballot frame: ("strong"|"weak", party?)."""
-    prev = words[max(0, i - 3):i]
-    p1 = prev[-1] if prev else ""
-    nxt = words[i + 1] if i + 1 < len(words) else ""
-    if p1 in _NOT_BALLOT_BEFORE or nxt in _NOT_BALLOT_AFTER:
-        return None
-    # "nomor urut 3", "no urut 02"
-    if len(prev) >= 2 and prev[-1] == "urut" and prev[-2] in ("nomor", "no"):
-        return ("strong", "partai" in prev)
-    if p1 in ("nomor", "no"):
-        before = prev[-2] if len(prev) >= 2 else ""
-        if before in _NOT_BALLOT_BEFORE:
-            return None
-        if before in _STRONG_FRAMES or before in ("calon", "pasangan"):
-            return ("strong", False)
-        if before == "partai":
-            return ("strong", True)
-        return ("weak", False)
-    if p1 in _STRONG_FRAMES:
-        return ("strong", False)
-    if p1 == "partai":
-        return ("strong", True)
-    # "pilih 3!", "dukung 02": the number must end the phrase, not count a noun.
-    if p1 in _WEAK_VERBS and (nxt == "" or not nxt.isalpha() or nxt in ELECTION_WORDS):
-        return ("weak", False)
-    # a bare "02" in an election post ("02 menang!") is how ballots are written
-    if words[i].startswith("0") and len(words[i]) == 2:
-        return ("weak", False)
-    return None
+def _render(n: Normalised, masks: dict[int, Mask], side: frozenset[str] | None = None) -> str:
+    """The normalised text with masked tokens replaced, runs of one placeholder merged.
 
-
-def _number_targets(
-    number: int, term: str, compiled: Sequence[_Compiled], level_hint: set[Level],
-    party_frame: bool, in_subject: bool, rule: Rule, frame_words: str = "",
-) -> list[Evidence]:
-    out: list[Evidence] = []
-    for c in compiled:
-        level = c.registry.election.level
-        if level_hint and level not in level_hint and not party_frame:
-            continue
-        shown = frame_words or term
-        if not party_frame:
-            for cand in c.registry.candidates:
-                if cand.ballot_number == number:
-                    out.append(Evidence(rule, shown, cand.id, c.registry.election.id, in_subject))
-        if party_frame or not c.registry.candidates:
-            for party in c.registry.parties:
-                if party.ballot_number == number:
-                    out.append(Evidence(rule, shown, party.id, c.registry.election.id,
-                                        in_subject))
-    return out
-
-
-def _render(n: Normalised, masks: dict[int, str]) -> str:
-    """The normalised text with masked tokens replaced, runs of one placeholder merged."""
+    With ``side``, targets outside it read ``[LAWAN]``.
+    """
     out: list[str] = []
     for i, t in enumerate(n.tokens):
-        word = masks.get(i, t.text)
-        if i in masks and out and out[-1] == word:
+        mask = masks.get(i)
+        if mask is None:
+            out.append(t.text)
             continue
-        out.append(word)
+        word = mask[0] if side is None or mask[1] in side else LAWAN
+        if not (out and out[-1] == word):
+            out.append(word)
     return " ".join(out)
+
+
+def _join(kind: str, parts: Sequence[Normalised], masks: Sequence[dict[int, Mask]],
+          side: frozenset[str] | None) -> str:
+    """The model text of an item: own words, then ``[SUBJEK]`` and the engaged post."""
+    rendered = [_render(n, m, side) for n, m in zip(parts, masks, strict=True)]
+    if kind in ("reply", "quote") and len(rendered) > 1:
+        return f"{rendered[0]} {SUBJEK} {rendered[1]}".strip()
+    return rendered[0].strip() if rendered else ""
 
 
 def model_text(text: str | None, subject_text: str | None = None, kind: str = "post") -> str:

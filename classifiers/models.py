@@ -25,6 +25,18 @@ from monitor.model import STANCES
 ModelKind = Literal["linear", "transformer"]
 LABELS: tuple[str, ...] = STANCES  # column order of every predict_proba
 PARTISAN = ("support", "oppose")
+# How much P(unrelated) counts against taking a side once a registry target is
+# named: a text that names a candidate is about the election far more often than
+# the model's "unrelated" says (it learnt that class from reviews and recipes),
+# but a name in a plainly everyday text ("nostalgia ... lucu banget dulu") is not.
+UNRELATED_WEIGHT = 0.3
+
+
+def partisan_raw(proba: np.ndarray, unrelated_weight: float = UNRELATED_WEIGHT) -> np.ndarray:
+    """Rows of stance probabilities -> the uncalibrated probability of taking a side."""
+    p = np.atleast_2d(proba)
+    side = p[:, 0] + p[:, 1]
+    return np.asarray(side / np.maximum(1e-9, side + p[:, 2] + unrelated_weight * p[:, 3]))
 
 
 class StanceModel(Protocol):

@@ -11,7 +11,10 @@ What it does, in order, for each token:
   case changes and digits, or, for an all-lower-case tag, by a vocabulary;
 * keeps every emoji as a token of its own, with skin tones and variation
   selectors stripped (``☝️`` and ``☝🏽`` both become ``☝``);
-* keeps target placeholders (``[CALON]``, ``[PARTAI]``, ``[NOMOR]``) intact.
+* keeps target placeholders (``[CALON]``, ``[PARTAI]``, ``[NOMOR]``) intact;
+* first of all, repairs mojibake: UTF-8 text that was decoded as Latin-1 or
+  cp1252 somewhere upstream ("Ã©" -> "é", "â€œ" -> "“", "Anies\u00c2 " ->
+  "Anies "), so that names are still found (:func:`repair_mojibake`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,76 @@ _MODIFIER_RE = re.compile(f"[{_MODIFIERS}]")
 _REPEAT_RE = re.compile(r"(\w)\1{2,}")
 _LAUGH_RE = re.compile(r"^(?:wk)+w?k?$|^(?:ha){2,}h?$|^(?:he){2,}h?$|^(?:hi){2,}h?$")
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+")
+
+# Mojibake: a UTF-8 lead byte read as Latin-1/cp1252 (Â..ô) followed by the
+# characters that continuation bytes 0x80-0xBF become under either code page.
+_CONT = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+_MOJIBAKE_RE = re.compile(
+    f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}"
+)
+# UTF-8 bytes written out as Python escapes by some tweet dumps: "\\xf0\\x9f\\x98\\x82".
+_ESCAPED_BYTES_RE = re.compile(r"(?:\\x[89a-fA-F][0-9a-fA-F])+")  # high bytes only
+_MOJIBAKE_LEAD_RE = re.compile("[\u00c2-\u00f4]")  # cheap test: most texts hold none
+# What is left of a no-break space (C2 A0) once the A0 became a plain space.
+_STRAY_A_CIRC_RE = re.compile(r"\u00c2(?=[\s\W_]|$)")
+
+
+def _to_byte(ch: str) -> int:
+    try:
+        return ch.encode("cp1252")[0]
+    except UnicodeEncodeError:  # the five bytes cp1252 leaves undefined stay as themselves
+        return ord(ch)
+
+
+def _plausible(ch: str) -> bool:
+    """Whether a repaired character is one posts use: Latin letters, punctuation, symbols, emoji.
+
+    Correct text can look like mojibake ("è––" reads as the bytes of a CJK character);
+    Indonesian posts carry no CJK, so such a "repair" is refused.
+    """
+    cp = ord(ch)
+    return (cp < 0x250 or 0x2000 <= cp < 0x2C00 or 0xFE00 <= cp <= 0xFE0F
+            or 0x1F000 <= cp < 0x1FB00)
+
+
+def _repair_run(m: re.Match[str]) -> str:
+    run = m.group()
+    try:
+        fixed = bytes(_to_byte(c) for c in run).decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+    return fixed if _plausible(fixed) else run
+
+
+def _unescape_run(m: re.Match[str]) -> str:
+    try:
+        return bytes.fromhex(m.group().replace("\\x", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return m.group()
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo a UTF-8 -> Latin-1/cp1252 mis-decoding, sequence by sequence.
+
+    Each candidate sequence is re-encoded and decoded as UTF-8 and replaced only
+    when that succeeds, so correct text around it (real emoji, real "é") is left
+    alone. Twice, for text that went through the round trip twice. A stray "Â"
+    before a space, punctuation or the end (a no-break space half repaired
+    upstream) is dropped. Escaped UTF-8 bytes ("\\xf0\\x9f\\x98\\x82") are decoded too.
+    """
+    if "\\x" in text:
+        fixed = _ESCAPED_BYTES_RE.sub(_unescape_run, text)
+        # the same dumps write line breaks as "\\n": "lucu\\nmirip" is two words
+        text = fixed.replace("\\n", "\n") if fixed != text else text
+    if not _MOJIBAKE_LEAD_RE.search(text):
+        return text
+    for _ in range(2):
+        fixed = _MOJIBAKE_RE.sub(_repair_run, text)
+        if fixed == text:
+            break
+        text = fixed
+    return _STRAY_A_CIRC_RE.sub("", text)
+
 
 def wordlist(words: str) -> list[str]:
     """Whitespace-separated words as a list (keeps long word tables readable)."""
@@ -208,7 +281,7 @@ class Normaliser:
 
     def __call__(self, text: str | None) -> Normalised:
         """Normalise ``text`` (``None`` is treated as empty)."""
-        text = unicodedata.normalize("NFC", text or "")
+        text = unicodedata.normalize("NFC", repair_mojibake(text or ""))
         tokens: list[Token] = []
         hashtags: list[str] = []
         for m in _TOKEN_RE.finditer(text):

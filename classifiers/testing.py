@@ -9,10 +9,14 @@ elections are set in 2029 so nothing here describes a real contest.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from itertools import count
 from pathlib import Path
 
+import numpy as np
+
+from classifiers.stages import Reading, StageConfig
 from monitor.model import (
     Candidate,
     Election,
@@ -151,3 +155,34 @@ def trained_linear_dir() -> Path:
         root = Path(tempfile.mkdtemp(prefix="asn-linear-"))
         _TRAINED["linear"] = ensure_default_model(root / "stance")
     return _TRAINED["linear"]
+
+
+class KeywordStage:
+    """A rule stage for tests and examples: a keyword in the text settles every target as support.
+
+    It shows what a new stage is: a class with ``name``, ``version`` and
+    ``__call__`` over the readings, found through the settings
+    (``stages = ["matcher", "linear", "classifiers.testing:keyword_stage"]``).
+    """
+
+    name = "keyword"
+    version = "keyword-1"
+
+    def __init__(self, keyword: str = "#uji-tahap") -> None:
+        self.keyword = keyword.lower()
+
+    def __call__(self, batch: Sequence[Reading]) -> Sequence[Reading]:
+        """Support with certainty for every target of a text that holds the keyword."""
+        for r in batch:
+            text = " ".join(filter(None, [r.item.text, r.item.subject.text if r.item.subject
+                                          else None])).lower()
+            if self.keyword in text:
+                for target in r.texts:
+                    r.proba[target] = np.array([0.99, 0.0, 0.01, 0.0])
+                    r.by[target] = self.name
+        return batch
+
+
+def keyword_stage(config: StageConfig) -> KeywordStage:
+    """The :class:`KeywordStage` factory (its keyword from ``config.options``)."""
+    return KeywordStage(str(config.options.get("keyword", "#uji-tahap")))

@@ -66,11 +66,12 @@ def build_classifier(settings: Settings) -> Classifier:
     from classifiers.transformer_serve import GpuServing
 
     gpu = None
-    if c.model in ("transformer", "staged"):  # only a transformer has somewhere else to run
+    if c.model == "transformer" or "transformer" in c.stage_names:  # only a transformer has somewhere else to run
         gpu = GpuServing(resolve_device(c.device, f"{settings.file}: classifier.device"),
                          c.gpu_precision, c.gpu_batch_size, c.torch_compile)
     transformer = settings.transformer_dir
-    if c.model in ("transformer", "staged") and not (transformer / "meta.json").exists():
+    wants_transformer = c.model == "transformer" or "transformer" in c.stage_names
+    if wants_transformer and not (transformer / "meta.json").exists():
         raise ConfigError(f"{settings.file}: classifier.transformer_dir",
                           f"no trained model in {transformer} (run: asn-monitor train --kind transformer)")
     linear = settings.model_dir
@@ -82,7 +83,8 @@ def build_classifier(settings: Settings) -> Classifier:
             ensure_default_model(linear)
     return build_default_classifier(
         transformer if c.model == "transformer" else linear,
-        transformer_dir=transformer if c.model == "staged" else None,
+        transformer_dir=transformer if c.model != "transformer" and wants_transformer else None,
+        stages=c.stage_names, review_threshold=c.queue_threshold,
         backend=c.transformer_backend, unsure=c.unsure, sure=c.sure, threshold=c.flag_threshold,
         unrelated_veto=c.unrelated_veto, account_score=c.account_score, batch_size=c.batch_size,
         gpu=gpu)

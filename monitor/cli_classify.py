@@ -62,6 +62,9 @@ def classify_cmd(state: CliState, input_path: Path, registries: tuple[Path, ...]
             click.echo(json.dumps({
                 "id": item.id, "flagged": result.flagged, "score": round(result.score, 4),
                 "stance": result.stance, "targets": list(result.targets),
+                "target_stances": [{"target": ts.target, "stance": ts.stance,
+                                    "score": round(ts.score, 4)} for ts in result.target_stances],
+                "high_confidence": result.high_confidence,
                 "category": result.category, "explanation": result.explanation,
             }, ensure_ascii=False))
 

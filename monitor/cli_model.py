@@ -38,6 +38,32 @@ def reviewed_examples(settings: Settings) -> list[Any]:
     return labelled_from_items(labelled, view)
 
 
+def file_examples(settings: Settings, path: Path) -> list[Any]:
+    """Labelled items from a JSONL file, masked with the configured registries."""
+    from classifiers.corpus import labelled_per_target
+    from monitor.app import load_inputs
+    from monitor.errors import InputError
+    from monitor.model import StaticRegistryView
+    from sources.file import item_from_json
+
+    labelled: list[Any] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
+        label = obj.get("labels") or obj.get("label") if isinstance(obj, dict) else None
+        if not label:
+            raise InputError(f"{where}: needs \"label\" (a stance) or \"labels\" "
+                             "({target: stance})")
+        labelled.append((item_from_json(obj, where), label))
+    view = StaticRegistryView(tuple(load_inputs(settings).registries))
+    return labelled_per_target(labelled, view)
+
+
 @click.command("train")
 @click.option("--kind", type=click.Choice(["linear", "transformer"]), default="linear",
               show_default=True, help="The stance model to train.")
@@ -56,12 +82,21 @@ def reviewed_examples(settings: Settings) -> list[Any]:
 @click.option("--compile/--no-compile", "compile_", default=None,
               help="Transformer: torch.compile the model (default: classifier.torch_compile).")
 @click.option("--without-reviews", is_flag=True, help="Train on the seed corpus only.")
+@click.option("--examples", "example_files", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="JSONL of labelled items (e.g. past Bawaslu cases) to add; repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
 def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str, epochs: int,
               device: str | None, time_budget: float | None, micro_batch_size: int | None,
-              compile_: bool | None, without_reviews: bool, as_json: bool) -> None:
-    """Train the stance model on the seed corpus plus reviewers' confirmed and dismissed flags."""
+              compile_: bool | None, without_reviews: bool, example_files: tuple[Path, ...],
+              as_json: bool) -> None:
+    """Train the stance model on the bundled corpora, reviewers' decisions and your own examples.
+
+    An examples file holds one interchange item a line (as ``classify`` reads)
+    with ``"label": "support"`` or, per target, ``"labels": {"jabar-2": "oppose",
+    "jabar-3": "support"}``; the configured registries mask the names.
+    """
     from classifiers.api import train
 
     settings = state.settings
@@ -75,22 +110,25 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
     params = {"time_budget_s": time_budget, "micro_batch_size": micro_batch_size,
               "compile": c.torch_compile if compile_ is None else compile_}
     folder = out_dir or (settings.model_dir if kind == "linear" else settings.transformer_dir)
-    extra = [] if without_reviews else reviewed_examples(settings)
+    reviewed = [] if without_reviews else reviewed_examples(settings)
+    by_file = {str(path): file_examples(settings, path) for path in example_files}
+    own = [ex for examples in by_file.values() for ex in examples]
     log = None if as_json else (lambda line: console.print(line, markup=False))
+    sources = {"reviewed": len(reviewed), **{f"examples:{p}": len(e) for p, e in by_file.items()}}
     from monitor.progress import task
 
     with task(f"Training the {kind} model"):
-        report = train(kind, folder, extra, base_model=base_model,  # type: ignore[arg-type]
-                       epochs=epochs, log=log, device=resolved,
+        report = train(kind, folder, [*reviewed, *own], base_model=base_model,  # type: ignore[arg-type]
+                       epochs=epochs, log=log, device=resolved, extra_sources=sources,
                        params={k: v for k, v in params.items()
                                if v is not None and kind == "transformer"})
-    data = {**report.to_json(), "reviewed_examples": len(extra)}
+    data = {**report.to_json(), "reviewed_examples": len(reviewed), "file_examples": len(own)}
     if as_json:
         emit_json(data)
         return
     console.print(f"Trained {report.kind} model {report.version} in {report.seconds:.1f}s on "
-                  f"{report.n_train} examples ({len(extra)} from reviewers) -> {report.out_dir}",
-                  markup=False)
+                  f"{report.n_train} examples ({len(reviewed)} from reviewers, {len(own)} from "
+                  f"example files) -> {report.out_dir}", markup=False)
     metrics = report.metrics.get("partisan") or {}
     if metrics:
         console.print(table("Held-out partisan", list(metrics), [list(metrics.values())]))
@@ -100,8 +138,8 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
 @click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Model folder (default: the one the settings use).")
 @click.option("--dataset", "datasets", multiple=True,
-              type=click.Choice(["seed-heldout", "real-negatives", "political-stance"]),
-              help="Evaluation set (repeatable; default: all three).")
+              type=click.Choice(["seed-heldout", "real-negatives", "political-stance", "real-dev"]),
+              help="Evaluation set (repeatable; default: all four).")
 @click.option("--shared-data", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the public datasets (default: ../shared/data beside the project).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -123,8 +161,10 @@ def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, .
         from classifiers.api import ensure_default_model
 
         ensure_default_model(folder)
-    report = evaluate(folder, datasets or ("seed-heldout", "real-negatives", "political-stance"),
-                      shared_data=shared_data or SHARED_DATA, threshold=c.flag_threshold)
+    report = evaluate(folder, datasets or ("seed-heldout", "real-negatives", "political-stance",
+                                           "real-dev"),
+                      shared_data=shared_data or SHARED_DATA, threshold=c.flag_threshold,
+                      review_threshold=c.queue_threshold)
     if out_path is not None:
         text = (json.dumps(report.to_json(), indent=2) if out_path.suffix == ".json"
                 else report.to_markdown())

@@ -120,13 +120,14 @@ def queue_cmd(state: CliState, status: str, limit: int, no_groups: bool, as_json
         return
     t = Table(title=f"Review queue ({len(q.rows)} {status}; grouping: {q.method})",
               title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
-    for col, width in (("id", 4), ("score", 5), ("group", 6), ("kind", 6), ("platform", 8),
-                       ("ASN", 16), ("region", 6), ("date (local)", 15)):
+    for col, width in (("id", 4), ("score", 5), ("conf", 6), ("group", 6), ("kind", 6),
+                       ("platform", 8), ("ASN", 16), ("region", 6), ("date (local)", 15)):
         t.add_column(col, no_wrap=True, min_width=width)
     t.add_column("text", no_wrap=True, overflow="ellipsis", ratio=1)
     for r in q.rows[:limit]:
         group = f"G{r.group}×{r.group_size}" if r.group is not None else ""
-        t.add_row(str(r.flag_id), f"{r.score:.2f}", group, r.kind, r.platform,
+        t.add_row(str(r.flag_id), f"{r.score:.2f}", "high" if r.high_confidence else "review",
+                  group, r.kind, r.platform,
                   Text(_snippet(r.name or "?", 16)), r.region or "",
                   f"{local(r.created_at, zone_of(r.region, office)):%Y-%m-%d} {zone_of(r.region, office)}",
                   Text(_snippet(r.text or r.subject_text, 80)))
@@ -135,11 +136,12 @@ def queue_cmd(state: CliState, status: str, limit: int, no_groups: bool, as_json
         console.print(f"... {len(q.rows) - limit} more (use --limit or filters)", markup=False)
 
 
-def print_card(detail: FlagDetail) -> None:
+def print_card(detail: FlagDetail, lang: str = "id") -> None:
     """The evidence card in the terminal (all values printed as text, never as markup)."""
     item, acc = detail.item, detail.account
     from monitor.evidence import local_time
     from monitor.model import region_zone, skb_category
+    from monitor.stance_words import confidence, describe
 
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
@@ -153,6 +155,8 @@ def print_card(detail: FlagDetail) -> None:
         ("Link", str(item.get("url") or "-")),
         ("Act", f"{item.get('kind')} (SKB: {skb_category(str(item.get('kind')))})   "
                 f"stance {detail.stance} -> {', '.join(detail.targets) or '-'}"),
+        ("Stances", f"{describe(detail.target_stances, detail.target_names, lang)} "
+                    f"({confidence(detail.high_confidence, lang)})"),
         ("Text", str(item.get("text") or "(no text)")),
     ]
     subject = item.get("subject")
@@ -193,10 +197,14 @@ def show_cmd(state: CliState, flag_id: int, language: str | None, no_render: boo
     else:
         detail = ensure_card(svc.db, state.settings.evidence_dir, state.settings.review, flag_id,
                              language)
+    lang = language or state.settings.review.language
     if as_json:
-        emit_json({**detail.to_json(), "evidence_dir": str(state.settings.evidence_dir)})
+        from monitor.stance_words import describe
+
+        emit_json({**detail.to_json(), "evidence_dir": str(state.settings.evidence_dir),
+                   "stance_words": describe(detail.target_stances, detail.target_names, lang)})
         return
-    print_card(detail)
+    print_card(detail, lang)
 
 
 def _print_decisions(written: list[Review], as_json: bool) -> None:

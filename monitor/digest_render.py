@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from monitor import i18n
 from monitor.i18n import t
 from monitor.model import KINDS
+from monitor.stance_words import describe
 from storage.digest import DECISIONS, JAKARTA, DigestData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -208,6 +209,8 @@ def context(data: DigestData, lang: str, now: datetime, chart_cid: str) -> dict[
         "oldest_text": (t("digest.pending_oldest", lang, when=fmt_time(data.pending_oldest, lang),
                           days=oldest_days) if data.pending_oldest else ""),
         "when": lambda m: fmt_time(m, lang),
+        "stance_words": lambda f: (describe(f.target_stances, data.target_names, lang)
+                                   if f.target_stances else ""),
         "generated": fmt_time(now, lang), "chart_cid": chart_cid,
     }
 

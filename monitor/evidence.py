@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import jinja2
 
-from monitor import i18n
+from monitor import i18n, stance_words
 from monitor.i18n import t
 from monitor.model import Item, region_zone, skb_category
 from monitor.safe_fetch import FetchRefused, Resolver, SafeFetcher
@@ -295,6 +295,8 @@ def card_html(detail: FlagDetail, root: Path, lang: str = i18n.DEFAULT) -> str:
         account=detail.account, subject=item.get("subject") or None, images=images,
         skb=t(f"category.{skb_category(str(item.get('kind')))}", lang),
         stance=t(f"stance.{detail.stance}", lang) if detail.stance else "",
+        stance_words=stance_words.describe(detail.target_stances, detail.target_names, lang),
+        confidence=stance_words.confidence(detail.high_confidence, lang),
         evidence_link=evidence_link, generated=datetime.now(UTC), archive=item.get("archive"),
         snapshot=next((f for f in detail.files if f["role"] == "archive_mhtml"), None),
         zone=region_zone(detail.account.get("region")),  # the ASN's local time, zone named

@@ -308,11 +308,24 @@ class StaticRegistryView:
 
 
 @dataclass(frozen=True)
+class TargetStance:
+    """The stance an item takes toward one candidate or party, and its partisan score."""
+
+    target: str
+    stance: Stance
+    score: float
+
+
+@dataclass(frozen=True)
 class Result:
     """A classifier's verdict on one item.
 
     ``score`` is the probability that the item is partisan (support or oppose);
     ``targets`` are candidate and party ids; ``category`` the SKB act.
+    ``target_stances`` gives each target its own stance ("supports A, attacks
+    B"); ``stance`` is the stance toward the most partisan target. ``flagged``
+    means the item goes to a reviewer; ``high_confidence`` that its score also
+    reached the flag threshold.
     """
 
     item_key: str
@@ -324,6 +337,8 @@ class Result:
     explanation: str
     model: str
     version: str
+    target_stances: tuple[TargetStance, ...] = ()
+    high_confidence: bool = False
 
 
 class Source(Protocol):

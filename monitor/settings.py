@@ -30,6 +30,7 @@ from monitor.errors import ConfigError
 
 DEFAULT_PATH = Path("config/asn-monitor.toml")
 ENV_VAR = "ASN_MONITOR_CONFIG"
+DEFAULT_REVIEW_THRESHOLD = 0.3
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -109,11 +110,43 @@ class ClassifierSettings(_Section):
     gpu_batch_size: int = Field(default=256, ge=1, le=8192)
     torch_compile: bool = False
     flag_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # What enters the review queue (recall first); flag_threshold then marks high confidence.
+    # Unset: 0.3, or flag_threshold when that is lower (so older files keep working).
+    review_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The stages in order, each a built-in name ("matcher", "linear", "transformer") or
+    # "package.module:factory". Unset: derived from `model` (linear: matcher, linear;
+    # staged: matcher, linear, transformer).
+    stages: list[str] | None = None
     # A like/repost of a campaign account is let go only when the engaged post is
     # this surely unrelated (P(unrelated) from the stance model).
     unrelated_veto: float = Field(default=0.97, ge=0.0, le=1.0)
     account_score: float = Field(default=0.9, ge=0.0, le=1.0)
     batch_size: int = Field(default=64, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _review_below_flag(self) -> ClassifierSettings:
+        if self.review_threshold is not None and self.review_threshold > self.flag_threshold:
+            raise ValueError(f"review_threshold ({self.review_threshold}) must be <= "
+                             f"flag_threshold ({self.flag_threshold})")
+        if self.stages is not None and not self.stages:
+            raise ValueError("stages must name at least one stage")
+        return self
+
+    @property
+    def queue_threshold(self) -> float:
+        """The score from which an item enters the review queue."""
+        if self.review_threshold is not None:
+            return self.review_threshold
+        return min(DEFAULT_REVIEW_THRESHOLD, self.flag_threshold)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages to build, in order (from ``stages`` or derived from ``model``)."""
+        if self.stages is not None:
+            return tuple(self.stages)
+        if self.model == "staged":
+            return ("matcher", "linear", "transformer")
+        return ("matcher", "linear")
 
 
 class PipelineSettings(_Section):

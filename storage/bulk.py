@@ -81,12 +81,14 @@ def generate_audit_data(db: Database, n_items: int, *, flag_rate: float = 0.02,
             "CASE WHEN i * 2 < ? THEN 'cascade-1' ELSE 'cascade-2' END, "
             "(i % ?) = 0, CASE WHEN (i % ?) = 0 THEN 0.9 ELSE 0.05 END, "
             "CASE WHEN (i % ?) = 0 THEN 'support' ELSE 'unrelated' END, '[]', 'posting', '', "
-            "now(), 1 FROM range(?) t(i)",
+            "now(), 1, '[]', (i % ?) = 0 FROM range(?) t(i)",
             [n_items, n_items // max(1, n_flags), n_items // max(1, n_flags),
-             n_items // max(1, n_flags), n_items])
+             n_items // max(1, n_flags), n_items // max(1, n_flags), n_items])
         con.execute(
             "INSERT INTO flags SELECT row_number() OVER (ORDER BY c.id), c.item_key, c.id, i.account_id, "
-            "c.score, c.stance, '[\"cand-' || (c.id % 7) || '\"]', c.category, i.created_at, 1 "
+            "c.score, c.stance, '[\"cand-' || (c.id % 7) || '\"]', c.category, i.created_at, 1, "
+            "'[{\"target\": \"cand-' || (c.id % 7) || '\", \"stance\": \"' || c.stance || "
+            "'\", \"score\": ' || c.score || '}]', true "
             "FROM classifications c JOIN items i USING (item_key) WHERE c.flagged")
         con.execute(
             "INSERT INTO reviews (review_id, flag_id, decision, reason, note, reviewer, decided_at) "

@@ -20,6 +20,7 @@ import duckdb
 
 from storage.anchors import current_head
 from storage.db import Database
+from storage.target_names import parse_target_stances, target_names
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DECISIONS = ("confirmed", "dismissed", "escalated")
@@ -64,6 +65,8 @@ class FlagLine:
     score: float
     status: str
     url: str | None
+    high_confidence: bool = False
+    target_stances: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -88,6 +91,8 @@ class DigestData:
     """The region's name for a region scope (``Kabupaten Bandung``), else ``None``."""
     chain_head: tuple[int, str] | None = None
     """The evidence chain's newest link (seq, hash) when the digest was made: a copy kept by readers."""
+    target_names: dict[str, str] = field(default_factory=dict)
+    """Candidate and party ids -> names, for the per-target stances in words."""
 
     @property
     def days(self) -> list[date]:
@@ -134,16 +139,20 @@ def digest_data(db: Database, week: str, scope: Scope = Scope(), top: int = 5,
         labels = _labels(con)
         head = current_head(con)
         data.chain_head = (head.seq, head.hash)
+        data.target_names = target_names(con)
         if scope.kind == "region":
             row = con.execute("SELECT name FROM regions WHERE code = ?", [scope.value]).fetchone()
             data.scope_name = str(row[0]) if row else None
         # ``cond`` is one of Scope.where()'s fixed conditions; values go in as parameters.
         rows = con.execute(
             "SELECT flag_id, flagged_at, account_name, agency, region, region_name, kind, "  # noqa: S608
-            f"category, stance, targets, score, status, url FROM audit_flags WHERE {cond} "
+            f"category, stance, targets, score, status, url, high_confidence, target_stances "
+            f"FROM audit_flags WHERE {cond} "
             "AND flagged_at >= ? AND flagged_at < ? ORDER BY flag_id", [*params, start, end],
         ).fetchall()
-        data.new_flags = [FlagLine(*[*r[:9], tuple(json.loads(r[9] or "[]")), *r[10:]]) for r in rows]
+        data.new_flags = [FlagLine(*[*r[:9], tuple(json.loads(r[9] or "[]")), *r[10:13],
+                                     bool(r[13]), tuple(parse_target_stances(r[14]))])
+                          for r in rows]
         # The latest decision each flag got within the week.
         for flag_id, decision in con.execute(
                 "SELECT r.flag_id, r.decision FROM audit_reviews r JOIN audit_flags a USING (flag_id) "  # noqa: S608

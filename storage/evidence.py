@@ -20,6 +20,7 @@ from monitor.errors import ReviewError
 from storage import chain
 from storage.db import Database
 from storage.stream import withdrawn_at
+from storage.target_names import parse_target_stances, target_names
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class FlagDetail:
     links: list[dict[str, Any]] = field(default_factory=list)
     withdrawn_at: datetime | None = None
     """When the author deleted the item (a like taken back), if a stream saw it."""
+    target_stances: list[dict[str, Any]] = field(default_factory=list)
+    """Each target's own stance: ``{target, stance, score}``."""
+    high_confidence: bool = False
+    target_names: dict[str, str] = field(default_factory=dict)
+    """Candidate and party ids -> names from the registry tables."""
 
     def file(self, role: str) -> dict[str, Any] | None:
         """The newest successfully written file of ``role``, if any."""
@@ -107,7 +113,8 @@ _DETAIL_SQL = """
     SELECT f.flag_id, f.item_key, coalesce(s.status, 'pending'), f.score, f.stance, f.targets,
            f.category, f.created_at, c.model, c.version, c.explanation, e.item_json,
            e.account_json, e.evidence_id, e.sha256, e.raw_sha256, r.size, r.source_url,
-           r.status, r.headers, r.fetched_at, r.connector, r.connector_version
+           r.status, r.headers, r.fetched_at, r.connector, r.connector_version,
+           f.target_stances, f.high_confidence
     FROM flags f
     JOIN evidence e USING (flag_id)
     LEFT JOIN flag_status s USING (flag_id)
@@ -134,6 +141,7 @@ def flag_detail(db: Database, flag_id: int) -> FlagDetail:
                 *(("review", r) for r in reviews)]
         links = chain.links_for(con, refs)
         withdrawn = withdrawn_at(con, row[1])
+        registry_names = target_names(con)
     raw_meta = {"size": row[16], "source_url": row[17], "http_status": row[18],
                 "headers": json.loads(row[19]) if row[19] else {},
                 "fetched_at": row[20].astimezone(UTC).isoformat() if row[20] else None,
@@ -145,6 +153,8 @@ def flag_detail(db: Database, flag_id: int) -> FlagDetail:
         item=json.loads(row[11]), account=json.loads(row[12]), evidence_id=int(row[13]),
         evidence_sha256=row[14], raw_sha256=row[15], raw_meta=raw_meta, files=files, links=links,
         withdrawn_at=withdrawn,
+        target_stances=parse_target_stances(row[23]), high_confidence=bool(row[24]),
+        target_names={k: v for k, v in registry_names.items() if k in set(json.loads(row[5]))},
     )
 
 

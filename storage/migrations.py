@@ -504,6 +504,31 @@ def m010_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
     """Audit views whose counts add up (an escalated column everywhere), local times, target names."""
     db.execute(
         """
+def m007_classifier_target_stances(db: duckdb.DuckDBPyConnection) -> None:
+    """Each target's own stance and the high-confidence mark on classifications and flags.
+
+    ``target_stances`` is a JSON list of ``{"target", "stance", "score"}`` beside
+    ``targets`` (same shape of storage, one statement per write); rows written
+    before it get each target with the item's stance and score, which is what
+    the one-stance classifier meant, and ``high_confidence`` = flagged, since the
+    old flags were all at or above the flag threshold.
+    """
+    db.execute(
+        """
+        ALTER TABLE classifications ADD COLUMN target_stances JSON DEFAULT '[]';
+        ALTER TABLE classifications ADD COLUMN high_confidence BOOLEAN DEFAULT false;
+        ALTER TABLE flags ADD COLUMN target_stances JSON DEFAULT '[]';
+        ALTER TABLE flags ADD COLUMN high_confidence BOOLEAN DEFAULT false;
+        UPDATE classifications SET high_confidence = flagged,
+            target_stances = CAST(to_json(list_transform(
+                json_extract_string(targets, '$[*]'),
+                lambda t: {'target': t, 'stance': stance, 'score': score})) AS JSON);
+        UPDATE flags SET high_confidence = true,
+            target_stances = CAST(to_json(list_transform(
+                json_extract_string(targets, '$[*]'),
+                lambda t: {'target': t, 'stance': stance, 'score': score})) AS JSON);
+
+        -- audit_flags gains the two columns at its end (views built on it keep working).
         CREATE OR REPLACE VIEW audit_flags AS
         SELECT f.flag_id, f.created_at AS flagged_at,
                strftime(timezone('Asia/Jakarta', f.created_at), '%G-W%V') AS week,
@@ -519,6 +544,7 @@ def m010_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
                    || coalesce(r.timezone, 'WIB') AS flagged_at_local,
                strftime(timezone(ZONE_SQL, i.created_at), '%Y-%m-%d %H:%M:%S ')
                    || coalesce(r.timezone, 'WIB') AS acted_at_local
+               f.high_confidence, f.target_stances
         FROM flags f
         JOIN flag_status s USING (flag_id)
         LEFT JOIN items i USING (item_key)
@@ -565,6 +591,25 @@ def m010_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
         FROM t LEFT JOIN audit_target_names n ON n.id = t.target
         GROUP BY t.week, t.target, n.target_type, n.label;
         """.replace("ZONE_SQL", _ZONE_SQL)
+        -- One row per flag and target, with that target's own stance and score and its name.
+        CREATE VIEW audit_flag_targets AS
+        WITH t AS (
+            SELECT af.flag_id, af.week, af.status, af.high_confidence,
+                   unnest(from_json(af.target_stances,
+                          '[{"target": "VARCHAR", "stance": "VARCHAR", "score": "DOUBLE"}]'),
+                          recursive := true)
+            FROM audit_flags af
+        ), names AS (
+            SELECT id, 'candidate' AS target_type,
+                   any_value(array_to_string(json_extract_string(people, '$[*]'), ' – ')) AS label
+            FROM candidates GROUP BY id
+            UNION ALL
+            SELECT id, 'party', any_value(json_extract_string(names, '$[0]')) FROM parties GROUP BY id
+        )
+        SELECT t.flag_id, t.week, t.status, t.high_confidence, t.target,
+               coalesce(n.target_type, 'other') AS target_type, n.label, t.stance, t.score
+        FROM t LEFT JOIN names n ON n.id = t.target;
+        """
     )
 
 
@@ -583,4 +628,5 @@ MIGRATIONS: list[Migration] = [
     m010_ops_audit_views_add_up,
     m007_stream_withdrawals,
     m007_desk_users,
+    m007_classifier_target_stances,
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from monitor.errors import ReviewError
 from monitor.model import WIT_PROVINCES, WITA_PROVINCES, ZONE_NAMES
 from storage import chain
 from storage.db import Database
+from storage.target_names import parse_target_stances
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class QueueRow:
     subject_text: str
     group: int | None = None
     group_size: int = 1
+    high_confidence: bool = False
+    """The score also reached the flag threshold (else the flag is in the queue for review only)."""
+    target_stances: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -90,7 +94,8 @@ class Review:
 _QUEUE_SQL = """
     SELECT f.flag_id, coalesce(s.status, 'pending') AS status, f.score, f.stance, f.category,
            f.targets, i.platform, i.kind, i.created_at, a.account_id, a.name, a.nip, a.agency,
-           a.region, coalesce(i.text, ''), coalesce(i.subject_text, '')
+           a.region, coalesce(i.text, ''), coalesce(i.subject_text, ''),
+           f.high_confidence, f.target_stances
     FROM flags f
     JOIN items i USING (item_key)
     LEFT JOIN flag_status s USING (flag_id)
@@ -151,7 +156,8 @@ def queue(db: Database, flt: QueueFilter) -> list[QueueRow]:
     with db.connect() as con:
         rows = con.execute(sql, params).fetchall()
     return [QueueRow(int(r[0]), r[1], float(r[2]), r[3], r[4], json.loads(r[5]), r[6], r[7],
-                     r[8].astimezone(UTC), r[9], r[10], r[11], r[12], r[13], r[14], r[15])
+                     r[8].astimezone(UTC), r[9], r[10], r[11], r[12], r[13], r[14], r[15],
+                     high_confidence=bool(r[16]), target_stances=parse_target_stances(r[17]))
             for r in rows]
 
 

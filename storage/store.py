@@ -304,7 +304,8 @@ _ITEMS = (("item_key", "VARCHAR"), ("platform", "VARCHAR"), ("item_id", "VARCHAR
 _CLASSIFICATIONS = (("id", "BIGINT"), ("item_key", "VARCHAR"), ("model", "VARCHAR"),
                     ("version", "VARCHAR"), ("flagged", "BOOLEAN"), ("score", "DOUBLE"),
                     ("stance", "VARCHAR"), ("targets", "JSON"), ("category", "VARCHAR"),
-                    ("explanation", "VARCHAR"), ("classified_at", "TIMESTAMPTZ"), ("run_id", "BIGINT"))
+                    ("explanation", "VARCHAR"), ("classified_at", "TIMESTAMPTZ"), ("run_id", "BIGINT"),
+                    ("target_stances", "JSON"), ("high_confidence", "BOOLEAN"))
 _RUN_ERRORS = (("run_id", "BIGINT"), ("source", "VARCHAR"), ("account_key", "VARCHAR"),
                ("error_type", "VARCHAR"), ("message", "VARCHAR"), ("occurred_at", "TIMESTAMPTZ"))
 
@@ -385,7 +386,8 @@ def _write_results(con: duckdb.DuckDBPyConnection, page: PageRecord, now: dateti
     got = con.execute("SELECT nextval('seq_classifications') FROM range(?)", [n]).fetchall()
     ids = sorted(int(r[0]) for r in got)
     rows = [(cid, r.item_key, r.model, r.version, r.flagged, r.score, r.stance, _j(r.targets),
-             r.category, r.explanation, now, page.run_id)
+             r.category, r.explanation, now, page.run_id, _target_stances(r),
+             r.high_confidence)
             for cid, r in zip(ids, page.results, strict=True)]
     insert_columns(con, "classifications", _CLASSIFICATIONS, _columns(rows, len(_CLASSIFICATIONS)),
                    verb="INSERT")
@@ -396,14 +398,21 @@ def _write_results(con: duckdb.DuckDBPyConnection, page: PageRecord, now: dateti
             continue
         flag = con.execute(
             "INSERT INTO flags (item_key, classification_id, account_id, score, stance, "
-            "targets, category, created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "targets, category, created_at, run_id, target_stances, high_confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (item_key) DO NOTHING RETURNING flag_id",
             [r.item_key, cid, accounts.get(r.item_key), r.score, r.stance, _j(r.targets),
-             r.category, now, page.run_id],
+             r.category, now, page.run_id, _target_stances(r), r.high_confidence],
         ).fetchone()
         if flag is not None:
             flag_ids[r.item_key] = int(flag[0])
     return flag_ids
+
+
+def _target_stances(result: Result) -> str:
+    """A result's per-target stances as the JSON list both tables store."""
+    return _j([{"target": ts.target, "stance": ts.stance, "score": ts.score}
+               for ts in result.target_stances])
 
 
 def _write_evidence(

@@ -178,7 +178,8 @@ def test_train_with_extra_reviewed_examples(tmp_path: Path) -> None:
     )
     report = train("linear", tmp_path / "m", extra, params={"C": 1.0})
     base = len(load_seed_corpus("train")) + 1500 + 1
-    assert base < report.n_train < 2 * base  # plus neutralised copies
+    # plus the bundled real and written posts, rival compositions and neutralised copies
+    assert base < report.n_train < 3 * base
     assert report.metrics["partisan"]["f1"] > 0.9
     from classifiers.models import load_model
 

@@ -108,7 +108,8 @@ def test_classify_prints_one_json_object_per_item(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == sum(1 for line in items.open() if line.strip())
-    assert set(lines[0]) == {"id", "flagged", "score", "stance", "targets", "category", "explanation"}
+    assert set(lines[0]) == {"id", "flagged", "score", "stance", "targets", "target_stances",
+                             "high_confidence", "category", "explanation"}
     flagged = [r for r in lines if r["flagged"]]
     import tomllib
 

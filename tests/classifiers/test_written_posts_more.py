@@ -1,0 +1,40 @@
+"""The hand-written stance corpus stays well-formed, and its checker catches each kind of fault."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from classifiers.data.check_written_posts import check
+
+CORPUS = Path(__file__).resolve().parents[2] / "classifiers" / "data" / "written_posts_more.jsonl"
+
+
+def test_committed_corpus_is_clean_and_balanced() -> None:
+    assert check(CORPUS) == []
+    labels = [json.loads(line)["label"] for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    assert len(labels) >= 900
+    assert labels.count("support") >= 350 and labels.count("oppose") >= 350
+    assert labels.count("neutral") >= 150
+
+
+def test_checker_names_each_fault(tmp_path: Path) -> None:
+    rows = [
+        '{"text": "Semoga sukses Bu [CALON]", "label": "support", "source": "written-b:wish"}',
+        "not json",
+        '{"text": "Hebat sekali", "label": "oppose", "source": "written-b:sarcasm"}',
+        '{"text": "Debat [CALON] jam berapa?", "label": "netral", "source": "written-b:question"}',
+        '{"text": "semoga  SUKSES bu [CALON]", "label": "support", "source": "written-b:wish"}',
+        '{"text": "Pilih [CALN]", "label": "neutral", "source": "written-b:typo"}',
+        '{"text": "[CALON] 💪", "label": "support", "source": "seed"}',
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    problems = check(path)
+    assert any(p.startswith("line 2: not JSON") for p in problems)
+    assert any(p.startswith("line 3: oppose text names no") for p in problems)
+    assert any(p.startswith("line 4: label 'netral'") for p in problems)
+    assert "line 5: duplicate of line 1" in problems
+    assert "line 6: unknown placeholder [CALN]" in problems
+    assert any(p.startswith("line 7: source 'seed'") for p in problems)
+    assert len(problems) == 6
