@@ -228,7 +228,7 @@ def _transformer_model(folder: Path, config: StageConfig) -> StanceModel:
     if config.gpu is not None and config.gpu.device == "cuda":
         from classifiers.transformer_serve import TorchStanceModel
 
-        return TorchStanceModel.load(folder, config.gpu)  # type: ignore[no-any-return]
+        return TorchStanceModel.load(folder, config.gpu)
     if config.backend == "torch":
         return load_model(folder)
     from classifiers.staged import FastStanceModel

@@ -66,7 +66,8 @@ def build_classifier(settings: Settings) -> Classifier:
     from classifiers.transformer_serve import GpuServing
 
     gpu = None
-    if c.model == "transformer" or "transformer" in c.stage_names:  # only a transformer has somewhere else to run
+    # Only a transformer has somewhere else to run.
+    if c.model == "transformer" or "transformer" in c.stage_names:
         gpu = GpuServing(resolve_device(c.device, f"{settings.file}: classifier.device"),
                          c.gpu_precision, c.gpu_batch_size, c.torch_compile)
     transformer = settings.transformer_dir

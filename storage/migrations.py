@@ -351,7 +351,11 @@ def m007_anchor_tokens(db: duckdb.DuckDBPyConnection) -> None:
             subject VARCHAR NOT NULL, imprint VARCHAR NOT NULL, tsa_url VARCHAR NOT NULL,
             gen_time TIMESTAMPTZ NOT NULL, token BLOB NOT NULL, created_at TIMESTAMPTZ NOT NULL
         );
-def m007_intake_reports(db: duckdb.DuckDBPyConnection) -> None:
+        """
+    )
+
+
+def m008_intake_reports(db: duckdb.DuckDBPyConnection) -> None:
     """Reports from the public or from inside Bawaslu, their reporters, flag origins, audit views.
 
     A report always names a flag (every report is held for a reviewer); the same item
@@ -409,7 +413,11 @@ def m007_intake_reports(db: duckdb.DuckDBPyConnection) -> None:
                round((epoch(t.first_decision_at) - epoch(r.received_at)) / 3600.0, 2)
                    AS hours_to_decision
         FROM reports r LEFT JOIN audit_review_turnaround t USING (flag_id);
-def m007_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
+        """
+    )
+
+
+def m009_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
     """Daemon crashes (unexpected exceptions), so ``status`` shows a crash loop."""
     db.execute(
         """
@@ -420,62 +428,17 @@ def m007_ops_daemon_crashes(db: duckdb.DuckDBPyConnection) -> None:
             pid INTEGER, host VARCHAR, version VARCHAR,
             error VARCHAR NOT NULL,
             traceback VARCHAR
-def m007_stream_withdrawals(db: duckdb.DuckDBPyConnection) -> None:
-    """Withdrawn records, accounts' standing, and each live stream's heartbeat."""
-    db.execute(
-        """
-        CREATE SEQUENCE seq_item_withdrawals;
-        -- A like, repost or post its author deleted; the item (if ever seen) stays as it was.
-        CREATE TABLE item_withdrawals (
-            id BIGINT PRIMARY KEY DEFAULT nextval('seq_item_withdrawals'),
-            item_key VARCHAR NOT NULL UNIQUE, platform VARCHAR NOT NULL,
-            item_id VARCHAR NOT NULL, actor_id VARCHAR NOT NULL, account_id VARCHAR,
-            source VARCHAR NOT NULL, withdrawn_at TIMESTAMPTZ NOT NULL,
-            item_seen BOOLEAN NOT NULL, detail JSON NOT NULL,
-            recorded_at TIMESTAMPTZ NOT NULL, run_id BIGINT
-        );
-        -- The newest standing the platform announced for an account (active, deactivated, ...).
-        CREATE TABLE account_states (
-            platform VARCHAR NOT NULL, platform_user_id VARCHAR NOT NULL, account_id VARCHAR,
-            active BOOLEAN NOT NULL, status VARCHAR, changed_at TIMESTAMPTZ NOT NULL,
-            recorded_at TIMESTAMPTZ NOT NULL, source VARCHAR NOT NULL,
-            PRIMARY KEY (platform, platform_user_id)
-        );
-        -- One row per streaming source: where it is and how far behind (for status).
-        CREATE TABLE stream_state (
-            source VARCHAR PRIMARY KEY, endpoint VARCHAR NOT NULL, last_seq BIGINT,
-            last_event_at TIMESTAMPTZ, lag_s DOUBLE, connected BOOLEAN NOT NULL,
-            reconnects BIGINT NOT NULL, backfills BIGINT NOT NULL, last_error VARCHAR,
-            updated_at TIMESTAMPTZ NOT NULL
-def m007_desk_users(db: duckdb.DuckDBPyConnection) -> None:
-    """Accounts of the web review desk and the record of every login, logout and failure.
-
-    ``session_version`` goes up when a user is disabled or gets a new password: every
-    session cookie carries the version it was issued under and stops working then.
-    """
-    db.execute(
-        """
-        CREATE TABLE desk_users (
-            username VARCHAR PRIMARY KEY, full_name VARCHAR NOT NULL, position VARCHAR,
-            role VARCHAR NOT NULL, region VARCHAR, password_hash VARCHAR NOT NULL,
-            disabled BOOLEAN NOT NULL DEFAULT false, session_version INTEGER NOT NULL DEFAULT 1,
-            created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
-        );
-        CREATE SEQUENCE seq_desk_logins;
-        CREATE TABLE desk_logins (
-            id BIGINT PRIMARY KEY DEFAULT nextval('seq_desk_logins'), logged_at TIMESTAMPTZ NOT NULL,
-            username VARCHAR NOT NULL, event VARCHAR NOT NULL, remote VARCHAR, detail VARCHAR
         );
         """
     )
 
 
-def m008_ops_region_timezone(db: duckdb.DuckDBPyConnection) -> None:
+def m010_ops_region_timezone(db: duckdb.DuckDBPyConnection) -> None:
     """Each region's time zone (WIB, WITA, WIT), for times shown in the ASN's local zone."""
     db.execute("ALTER TABLE regions ADD COLUMN timezone VARCHAR DEFAULT 'WIB'")
 
 
-def m009_ops_account_status(db: duckdb.DuckDBPyConnection) -> None:
+def m011_ops_account_status(db: duckdb.DuckDBPyConnection) -> None:
     """Deactivations and reactivations of roster accounts, kept as history."""
     db.execute(
         """
@@ -496,39 +459,15 @@ def m009_ops_account_status(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# The IANA zone of an account's region (regions.timezone, WIB when unknown).
 _ZONE_SQL = ("CASE coalesce(r.timezone, 'WIB') WHEN 'WITA' THEN 'Asia/Makassar' "
              "WHEN 'WIT' THEN 'Asia/Jayapura' ELSE 'Asia/Jakarta' END")
 
 
-def m010_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
+def m012_ops_audit_views_add_up(db: duckdb.DuckDBPyConnection) -> None:
     """Audit views whose counts add up (an escalated column everywhere), local times, target names."""
     db.execute(
         """
-def m007_classifier_target_stances(db: duckdb.DuckDBPyConnection) -> None:
-    """Each target's own stance and the high-confidence mark on classifications and flags.
-
-    ``target_stances`` is a JSON list of ``{"target", "stance", "score"}`` beside
-    ``targets`` (same shape of storage, one statement per write); rows written
-    before it get each target with the item's stance and score, which is what
-    the one-stance classifier meant, and ``high_confidence`` = flagged, since the
-    old flags were all at or above the flag threshold.
-    """
-    db.execute(
-        """
-        ALTER TABLE classifications ADD COLUMN target_stances JSON DEFAULT '[]';
-        ALTER TABLE classifications ADD COLUMN high_confidence BOOLEAN DEFAULT false;
-        ALTER TABLE flags ADD COLUMN target_stances JSON DEFAULT '[]';
-        ALTER TABLE flags ADD COLUMN high_confidence BOOLEAN DEFAULT false;
-        UPDATE classifications SET high_confidence = flagged,
-            target_stances = CAST(to_json(list_transform(
-                json_extract_string(targets, '$[*]'),
-                lambda t: {'target': t, 'stance': stance, 'score': score})) AS JSON);
-        UPDATE flags SET high_confidence = true,
-            target_stances = CAST(to_json(list_transform(
-                json_extract_string(targets, '$[*]'),
-                lambda t: {'target': t, 'stance': stance, 'score': score})) AS JSON);
-
-        -- audit_flags gains the two columns at its end (views built on it keep working).
         CREATE OR REPLACE VIEW audit_flags AS
         SELECT f.flag_id, f.created_at AS flagged_at,
                strftime(timezone('Asia/Jakarta', f.created_at), '%G-W%V') AS week,
@@ -544,7 +483,6 @@ def m007_classifier_target_stances(db: duckdb.DuckDBPyConnection) -> None:
                    || coalesce(r.timezone, 'WIB') AS flagged_at_local,
                strftime(timezone(ZONE_SQL, i.created_at), '%Y-%m-%d %H:%M:%S ')
                    || coalesce(r.timezone, 'WIB') AS acted_at_local
-               f.high_confidence, f.target_stances
         FROM flags f
         JOIN flag_status s USING (flag_id)
         LEFT JOIN items i USING (item_key)
@@ -591,6 +529,112 @@ def m007_classifier_target_stances(db: duckdb.DuckDBPyConnection) -> None:
         FROM t LEFT JOIN audit_target_names n ON n.id = t.target
         GROUP BY t.week, t.target, n.target_type, n.label;
         """.replace("ZONE_SQL", _ZONE_SQL)
+    )
+
+
+def m013_stream_withdrawals(db: duckdb.DuckDBPyConnection) -> None:
+    """Withdrawn records, accounts' standing, and each live stream's heartbeat."""
+    db.execute(
+        """
+        CREATE SEQUENCE seq_item_withdrawals;
+        -- A like, repost or post its author deleted; the item (if ever seen) stays as it was.
+        CREATE TABLE item_withdrawals (
+            id BIGINT PRIMARY KEY DEFAULT nextval('seq_item_withdrawals'),
+            item_key VARCHAR NOT NULL UNIQUE, platform VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL, actor_id VARCHAR NOT NULL, account_id VARCHAR,
+            source VARCHAR NOT NULL, withdrawn_at TIMESTAMPTZ NOT NULL,
+            item_seen BOOLEAN NOT NULL, detail JSON NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL, run_id BIGINT
+        );
+        -- The newest standing the platform announced for an account (active, deactivated, ...).
+        CREATE TABLE account_states (
+            platform VARCHAR NOT NULL, platform_user_id VARCHAR NOT NULL, account_id VARCHAR,
+            active BOOLEAN NOT NULL, status VARCHAR, changed_at TIMESTAMPTZ NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL, source VARCHAR NOT NULL,
+            PRIMARY KEY (platform, platform_user_id)
+        );
+        -- One row per streaming source: where it is and how far behind (for status).
+        CREATE TABLE stream_state (
+            source VARCHAR PRIMARY KEY, endpoint VARCHAR NOT NULL, last_seq BIGINT,
+            last_event_at TIMESTAMPTZ, lag_s DOUBLE, connected BOOLEAN NOT NULL,
+            reconnects BIGINT NOT NULL, backfills BIGINT NOT NULL, last_error VARCHAR,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        """
+    )
+
+
+def m014_desk_users(db: duckdb.DuckDBPyConnection) -> None:
+    """Accounts of the web review desk and the record of every login, logout and failure.
+
+    ``session_version`` goes up when a user is disabled or gets a new password: every
+    session cookie carries the version it was issued under and stops working then.
+    """
+    db.execute(
+        """
+        CREATE TABLE desk_users (
+            username VARCHAR PRIMARY KEY, full_name VARCHAR NOT NULL, position VARCHAR,
+            role VARCHAR NOT NULL, region VARCHAR, password_hash VARCHAR NOT NULL,
+            disabled BOOLEAN NOT NULL DEFAULT false, session_version INTEGER NOT NULL DEFAULT 1,
+            created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE SEQUENCE seq_desk_logins;
+        CREATE TABLE desk_logins (
+            id BIGINT PRIMARY KEY DEFAULT nextval('seq_desk_logins'), logged_at TIMESTAMPTZ NOT NULL,
+            username VARCHAR NOT NULL, event VARCHAR NOT NULL, remote VARCHAR, detail VARCHAR
+        );
+        """
+    )
+
+
+def m015_classifier_target_stances(db: duckdb.DuckDBPyConnection) -> None:
+    """Each target's own stance and the high-confidence mark on classifications and flags.
+
+    ``target_stances`` is a JSON list of ``{"target", "stance", "score"}`` beside
+    ``targets`` (same shape of storage, one statement per write); rows written
+    before it get each target with the item's stance and score, which is what
+    the one-stance classifier meant, and ``high_confidence`` = flagged, since the
+    old flags were all at or above the flag threshold.
+    """
+    db.execute(
+        """
+        ALTER TABLE classifications ADD COLUMN target_stances JSON DEFAULT '[]';
+        ALTER TABLE classifications ADD COLUMN high_confidence BOOLEAN DEFAULT false;
+        ALTER TABLE flags ADD COLUMN target_stances JSON DEFAULT '[]';
+        ALTER TABLE flags ADD COLUMN high_confidence BOOLEAN DEFAULT false;
+        UPDATE classifications SET high_confidence = flagged,
+            target_stances = CAST(to_json(list_transform(
+                json_extract_string(targets, '$[*]'),
+                lambda t: {'target': t, 'stance': stance, 'score': score})) AS JSON);
+        UPDATE flags SET high_confidence = true,
+            target_stances = CAST(to_json(list_transform(
+                json_extract_string(targets, '$[*]'),
+                lambda t: {'target': t, 'stance': stance, 'score': score})) AS JSON);
+
+        -- audit_flags gains the two columns at its end (views built on it keep working).
+        CREATE OR REPLACE VIEW audit_flags AS
+        SELECT f.flag_id, f.created_at AS flagged_at,
+               strftime(timezone('Asia/Jakarta', f.created_at), '%G-W%V') AS week,
+               CAST(timezone('Asia/Jakarta', f.created_at) AS DATE) AS day,
+               f.item_key, i.platform, i.kind, f.category, f.stance, f.score, f.targets,
+               f.account_id, a.name AS account_name, a.agency, a.region,
+               r.name AS region_name, r.province,
+               CASE s.status WHEN 'confirm' THEN 'confirmed' WHEN 'dismiss' THEN 'dismissed'
+                             WHEN 'escalate' THEN 'escalated' ELSE s.status END AS status,
+               c.model, c.version, i.created_at AS acted_at, i.url,
+               coalesce(r.timezone, 'WIB') AS timezone,
+               strftime(timezone(ZONE_SQL, f.created_at), '%Y-%m-%d %H:%M:%S ')
+                   || coalesce(r.timezone, 'WIB') AS flagged_at_local,
+               strftime(timezone(ZONE_SQL, i.created_at), '%Y-%m-%d %H:%M:%S ')
+                   || coalesce(r.timezone, 'WIB') AS acted_at_local,
+               f.high_confidence, f.target_stances
+        FROM flags f
+        JOIN flag_status s USING (flag_id)
+        LEFT JOIN items i USING (item_key)
+        LEFT JOIN accounts a ON a.account_id = f.account_id
+        LEFT JOIN regions r ON r.code = a.region
+        LEFT JOIN classifications c ON c.id = f.classification_id;
+
         -- One row per flag and target, with that target's own stance and score and its name.
         CREATE VIEW audit_flag_targets AS
         WITH t AS (
@@ -621,12 +665,12 @@ MIGRATIONS: list[Migration] = [
     m005_audit_retention,
     m006_audit_views,
     m007_anchor_tokens,
-    m007_intake_reports,
-    m007_ops_daemon_crashes,
-    m008_ops_region_timezone,
-    m009_ops_account_status,
-    m010_ops_audit_views_add_up,
-    m007_stream_withdrawals,
-    m007_desk_users,
-    m007_classifier_target_stances,
+    m008_intake_reports,
+    m009_ops_daemon_crashes,
+    m010_ops_region_timezone,
+    m011_ops_account_status,
+    m012_ops_audit_views_add_up,
+    m013_stream_withdrawals,
+    m014_desk_users,
+    m015_classifier_target_stances,
 ]

@@ -32,8 +32,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from monitor.errors import ArchiveError, ArchiveRefused, ArchiveTimeout, ArchiveTooLarge
-from monitor.evidence import _is_private
 from monitor.intake.cdp import CdpError, Event, Page, browser_page, chromium_exe
+from monitor.safe_fetch import FetchRefused, system_resolver, vet_host
 
 _TEST_LOOPBACK = False
 MAX_TEXT = 20_000
@@ -70,9 +70,12 @@ def refusal(url: str, allow_loopback: bool = False) -> str | None:
         return "not an http(s) URL"
     if allow_loopback and _all_loopback(host):
         return None
-    if _is_private(host):
-        # A reported URL must not make the monitor reach into its own network.
-        return "refused: host resolves to a private or loopback address"
+    try:
+        # The image downloader's guard: a reported URL must not make the monitor reach
+        # into its own network.
+        vet_host(host, system_resolver)
+    except FetchRefused as exc:
+        return str(exc)
     return None
 
 

@@ -111,7 +111,7 @@ def test_old_flags_get_their_item_stance_per_target(tmp_path: Path,
                     "category, created_at, run_id) SELECT item_key, id, score, stance, targets, "
                     "category, now(), run_id FROM classifications")
     monkeypatch.undo()
-    assert Database(path).migrate() == ["m007_classifier_target_stances"]
+    assert Database(path).migrate() == ["m015_classifier_target_stances"]
     with duckdb.connect(str(path)) as con:
         got = con.execute("SELECT f.target_stances, f.high_confidence, c.high_confidence "
                           "FROM flags f JOIN classifications c ON c.id = f.classification_id"
