@@ -29,14 +29,13 @@ PARTISAN = ("support", "oppose")
 
 
 def target_stances(result: Result) -> dict[str, Stance]:
-    """The predicted stance toward each target of ``result``.
+    """The predicted stance toward each target of ``result`` (its per-target list when it has one).
 
-    Today a result has one stance for all its targets; when results carry a per-target
-    list, read it here (the only place the metrics look at stances).
+    A result without one (the keyword floor, an older classifier) gives every target its
+    single stance. This is the only place the metrics look at stances.
     """
-    per = getattr(result, "target_stances", None)
-    if per:
-        return {t: s for t, s in per}
+    if result.target_stances:
+        return {t.target: t.stance for t in result.target_stances}
     return {t: result.stance for t in result.targets}
 
 

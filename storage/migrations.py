@@ -653,7 +653,7 @@ def m015_classifier_target_stances(db: duckdb.DuckDBPyConnection) -> None:
         SELECT t.flag_id, t.week, t.status, t.high_confidence, t.target,
                coalesce(n.target_type, 'other') AS target_type, n.label, t.stance, t.score
         FROM t LEFT JOIN names n ON n.id = t.target;
-        """
+        """.replace("ZONE_SQL", _ZONE_SQL)
     )
 
 

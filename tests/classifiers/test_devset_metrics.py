@@ -58,12 +58,14 @@ def test_figures_on_a_hand_made_example() -> None:
 
 
 def test_a_per_target_list_is_read_when_results_carry_one() -> None:
-    class WithList:
-        targets = ("dki17-1", "dki17-2")
-        stance = "oppose"
-        target_stances = (("dki17-1", "oppose"), ("dki17-2", "support"))
+    from dataclasses import replace
 
-    assert target_stances(WithList()) == {"dki17-1": "oppose", "dki17-2": "support"}  # type: ignore[arg-type]
+    from monitor.model import TargetStance
+
+    both = replace(_result(1, True, "oppose", "dki17-1"), targets=("dki17-1", "dki17-2"),
+                   target_stances=(TargetStance("dki17-1", "oppose", 0.9),
+                                   TargetStance("dki17-2", "support", 0.8)))
+    assert target_stances(both) == {"dki17-1": "oppose", "dki17-2": "support"}
     assert target_stances(_result(1, True, "oppose", "dki17-1")) == {"dki17-1": "oppose"}
 
 
