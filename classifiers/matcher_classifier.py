@@ -31,6 +31,10 @@ class MatcherClassifier:
         for item in items:
             m = self.matcher.match(item, registries.for_item(item))
             strong = [e for e in m.evidence if e.rule in STRONG_RULES]
+            if item.kind in ("reply", "quote") and all(e.in_subject for e in m.evidence):
+                # A reply or quote takes a side in its own words: quoting the KPU's list
+                # of ballot numbers without naming anyone is not campaigning.
+                strong = []
             flagged = bool(strong) and (m.account_match or m.election_context)
             score = 0.9 if flagged else (0.3 if m.matched else 0.0)
             why = "; ".join(e.describe() for e in m.evidence) or "no registry match"

@@ -145,7 +145,7 @@ def test_staged_classifier_runs_a_cycle_from_the_settings(
         models = con.execute("SELECT DISTINCT model, version FROM classifications").fetchall()
     finally:
         con.close()
-    assert len(models) == 1 and models[0][0] == "cascade/staged"
+    assert len(models) == 1 and models[0][0] == "cascade/linear+transformer"  # the stages that read it
     assert models[0][1].endswith(f"+{tiny_trained[1]['version']}/onnx")
 
 

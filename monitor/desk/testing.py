@@ -30,7 +30,7 @@ USERS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("kota", "Peninjau Kota", "reviewer", "3273", "Staf Pengawas Kota Bandung"),
     ("audit", "Auditor Pusat", "auditor", None, "Auditor"),
 )
-HOSTILE_TEXT = ("Cecep-Nia nomor 1 #BandungCenia <script>alert('xss')</script> "
+HOSTILE_TEXT = ("Ayo coblos Cecep-Nia nomor 1! #BandungCenia <script>alert('xss')</script> "
                 "<img src=x onerror=alert(1)> <a href=\"javascript:alert(2)\">klik</a>")
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from classifiers.corpus import load_seed_corpus
-from classifiers.staged import FastStanceModel, StagedStanceModel
+from classifiers.staged import FastStanceModel
+from classifiers.stages import RereadStage
 from classifiers.transformer import TransformerStanceModel, build_tiny_bert, train_transformer
 from classifiers.transformer_serve import GpuServing, TorchStanceModel, alone_vs_batch, precision_check
 
@@ -88,8 +89,9 @@ def test_build_default_classifier_picks_the_serving_class_by_device(
 
     linear = ensure_default_model(shared_model_dir)
     cpu = build_default_classifier(linear, transformer_dir=model_dir, gpu=GpuServing("cpu"))
-    assert isinstance(cpu.model, StagedStanceModel)
-    assert isinstance(cpu.model.transformer, FastStanceModel)  # the CPU path is unchanged
+    reread = cpu.stages[-1]
+    assert isinstance(reread, RereadStage)
+    assert isinstance(reread.model, FastStanceModel)  # the CPU path is unchanged
     alone = build_default_classifier(model_dir, gpu=GpuServing("cpu"))
     assert isinstance(alone.model, FastStanceModel)
     with pytest.raises(ValueError, match="precision"):

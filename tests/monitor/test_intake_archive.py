@@ -47,14 +47,14 @@ def test_post_page_is_archived_whole(base: str) -> None:
 
 
 def test_redirect_to_a_private_address_is_refused(base: str) -> None:
-    with pytest.raises(ArchiveRefused, match=f"redirect to {PRIVATE}: refused: host resolves to a "
-                                             "private or loopback address"):
+    with pytest.raises(ArchiveRefused, match=f"redirect to {PRIVATE}: refused: .* resolves to a "
+                                             "private address"):
         Archiver(allow_loopback=True).archive(f"{base}/to-private")
 
 
 def test_loopback_is_refused_without_the_test_allowance(base: str) -> None:
     assert refusal(f"{base}/post/1") is not None and refusal("file:///etc/passwd") is not None
-    with pytest.raises(ArchiveRefused, match="private or loopback"):
+    with pytest.raises(ArchiveRefused, match="resolves to a loopback address"):
         Archiver().archive(f"{base}/post/1")
 
 

@@ -121,7 +121,7 @@ def test_report_on_someone_not_on_the_roster_with_uploads(cli: Cli, settings_pat
     (["--account", "nobody", "--url", "https://example.org/x"], "not on the roster"),
     (["--name", "A", "--agency", "B", "--nip", "123", "--url", "https://example.org/x"], "18 digits"),
     (["--account", "asn-001", "--url", "ftp://example.org/x"], "only http(s) URLs"),
-    (["--account", "asn-001", "--url", "http://127.0.0.1:9/x"], "private or loopback"),
+    (["--account", "asn-001", "--url", "http://127.0.0.1:9/x"], "loopback address"),
 ])
 def test_bad_reports_are_refused_with_a_clear_error(cli: Cli, args: list[str], message: str) -> None:
     result = cli("intake", *args)

@@ -53,7 +53,7 @@ def _settings(config_dir: Path, classifier: dict[str, object]) -> Path:
 
 def test_review_threshold_defaults_and_must_not_exceed_the_flag_threshold(config_dir: Path) -> None:
     old = load(write_settings(config_dir))  # a file without the new keys
-    assert old.classifier.queue_threshold == 0.35
+    assert old.classifier.queue_threshold == 0.3
     assert old.classifier.stage_names == ("matcher", "linear")
     low = load(_settings(config_dir, {"flag_threshold": 0.3}))
     assert low.classifier.queue_threshold == 0.3  # an older file with a low flag threshold
