@@ -30,7 +30,10 @@ USERS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("kota", "Peninjau Kota", "reviewer", "3273", "Staf Pengawas Kota Bandung"),
     ("audit", "Auditor Pusat", "auditor", None, "Auditor"),
 )
-HOSTILE_TEXT = ("Ayo coblos Cecep-Nia nomor 1! #BandungCenia <script>alert('xss')</script> "
+# A campaign post with markup in it: the classifier must flag it (so it is in the queue)
+# and every page must show the markup as text.
+HOSTILE_TEXT = ("Ayo coblos Cecep-Nia nomor 1! Pemimpin terbaik untuk Kabupaten Bandung, pasti "
+                "menang! #BandungCenia <script>alert('xss')</script> "
                 "<img src=x onerror=alert(1)> <a href=\"javascript:alert(2)\">klik</a>")
 
 
