@@ -19,10 +19,10 @@ from typing import Any
 
 from monitor.errors import ConfigError
 from monitor.model import Account, Candidate, Election, Item, Party, Region, Registry
+from sources.base import platforms
 
 ROSTER_COLUMNS = ("account_id", "name", "nip", "agency", "region", "platform", "handle")
 REGION_COLUMNS = ("code", "name", "level", "province")
-PLATFORMS = frozenset({"bluesky", "mastodon", "x"})
 LEVELS = frozenset({"national", "province", "regency", "city"})
 _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -82,8 +82,9 @@ def read_roster(path: Path, regions: Mapping[str, Region]) -> list[Account]:
             raise ConfigError(where, f"account_id {row['account_id']!r} has unsafe characters")
         if not _NIP.match(row["nip"]):
             raise ConfigError(where, f"nip must be 18 digits, not {row['nip']!r}")
-        if row["platform"] not in PLATFORMS:
-            raise ConfigError(where, f"platform must be one of {sorted(PLATFORMS)}, not {row['platform']!r}")
+        if row["platform"] not in platforms():
+            known = sorted(platforms())
+            raise ConfigError(where, f"platform must be one of {known}, not {row['platform']!r}")
         if row["region"] not in regions:
             raise ConfigError(where, f"unknown region code {row['region']!r}")
         handle = row["handle"].lstrip("@")
@@ -109,8 +110,8 @@ def _accounts(value: Any, where: str) -> dict[str, tuple[str, ...]]:
         raise ConfigError(where, "must be a table of platform = [handles]")
     out: dict[str, tuple[str, ...]] = {}
     for platform, handles in value.items():
-        if platform not in PLATFORMS:
-            raise ConfigError(f"{where}.{platform}", f"unknown platform (use {sorted(PLATFORMS)})")
+        if platform not in platforms():
+            raise ConfigError(f"{where}.{platform}", f"unknown platform (use {sorted(platforms())})")
         out[platform] = tuple(h.lstrip("@") for h in _strs(handles, f"{where}.{platform}"))
     return out
 

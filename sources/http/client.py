@@ -1,4 +1,4 @@
-"""The one HTTP layer every platform connector talks through.
+"""The HTTP client every platform connector talks through.
 
 It owns everything the connectors must not each get slightly wrong:
 
@@ -20,23 +20,23 @@ so a connector turns it into evidence (``Response.raw()``) without re-encoding a
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import Field
 
-from monitor.errors import AccountUnavailable, RetryLater, SourceError
-from monitor.model import Raw
-from sources.base import SourceContext, SourceSettings
+from monitor.errors import RetryLater
+from sources.base import SourceContext
+from sources.http.errors import BadResponse, BudgetExhausted, ResponseTooLarge, status_error
+from sources.http.response import Response
+from sources.http.settings import HttpPolicy
 
 try:
     VERSION = metadata.version("asn-monitor")
@@ -66,164 +66,6 @@ _KEPT_PREFIXES = ("ratelimit-", "x-ratelimit-", "x-rate-limit-")
 # The reset headers of Bluesky, Mastodon and X, in the order they are tried.
 _RESET_HEADERS = ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset")
 _REMAINING_HEADERS = ("ratelimit-remaining", "x-ratelimit-remaining", "x-rate-limit-remaining")
-# XRPC error names (HTTP 400 bodies) that mean "this account cannot be read".
-_XRPC_GONE = frozenset(
-    {
-        "RepoNotFound",
-        "RepoTakendown",
-        "RepoDeactivated",
-        "RepoSuspended",
-        "AccountTakedown",
-        "AccountDeactivated",
-        "HandleNotFound",
-    }
-)
-_XRPC_NOT_FOUND = frozenset({"RecordNotFound"})
-
-
-class NotFound(AccountUnavailable):
-    """HTTP 404/410, or an XRPC ``RecordNotFound``/``RepoNotFound``-like error.
-
-    It is an ``AccountUnavailable`` because, unless a connector knows better (a deleted
-    liked post, a deleted candidate status), a missing resource means the account is gone.
-    """
-
-    def __init__(self, message: str, status: int, error: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-
-
-class Forbidden(AccountUnavailable):
-    """HTTP 403 or a takedown/deactivation: the account is not readable this cycle."""
-
-
-class AuthError(SourceError):
-    """HTTP 401: the token is missing, invalid or lacks access; fix the settings."""
-
-
-class RequestRejected(SourceError):
-    """Another 4xx: the platform refused the request itself (a connector bug or API change)."""
-
-    def __init__(self, message: str, status: int, error: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-
-
-class BadResponse(RetryLater):
-    """A 2xx whose body is not what was asked for: malformed JSON or a wrong content type.
-
-    Such bodies are usually a proxy's error page or a truncated transfer, so the stream
-    is retried next cycle; its cursor has not moved past the bad page.
-    """
-
-
-class ResponseTooLarge(SourceError):
-    """The body exceeded the configured maximum size and was not read to the end."""
-
-
-class BudgetExhausted(RetryLater):
-    """This host's request budget for the cycle is spent; the rest waits for the next cycle."""
-
-
-class HttpSettings(SourceSettings):
-    """Settings every HTTP connector shares (the ``[sources.<name>]`` keys)."""
-
-    timeout: float = Field(20.0, gt=0)  # seconds, per request (connect, read, write, pool)
-    max_attempts: int = Field(4, ge=1, le=10)  # tries per request, first one included
-    max_retry_time: float = Field(60.0, ge=0)  # total seconds slept on retries for one request
-    max_rate_wait: float = Field(60.0, ge=0)  # longest rate-limit wait slept through
-    max_response_bytes: int = Field(5 * 1024 * 1024, gt=0)
-    request_budget: int = Field(2000, gt=0)  # requests per host per cycle (poll_interval)
-    # On an account's first walk, stop at activity older than this many days (none: all history).
-    backfill_days: float | None = Field(None, gt=0)
-
-    def horizon(self) -> datetime | None:
-        """The oldest time a first walk reads back to, from ``backfill_days``."""
-        if self.backfill_days is None:
-            return None
-        return datetime.now(UTC) - timedelta(days=self.backfill_days)
-
-    def policy(self) -> HttpPolicy:
-        """The HTTP policy these settings describe."""
-        return HttpPolicy(
-            timeout=self.timeout,
-            max_attempts=self.max_attempts,
-            max_retry_time=self.max_retry_time,
-            max_rate_wait=self.max_rate_wait,
-            max_bytes=self.max_response_bytes,
-            budget_per_host=self.request_budget,
-            cycle_seconds=self.poll_interval,
-        )
-
-
-@dataclass(frozen=True)
-class HttpPolicy:
-    """Limits for one HTTP client: timeouts, retries, waits, sizes and budgets."""
-
-    timeout: float = 20.0
-    max_attempts: int = 4
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    max_retry_time: float = 60.0
-    max_rate_wait: float = 60.0
-    max_bytes: int = 5 * 1024 * 1024
-    budget_per_host: int = 2000
-    cycle_seconds: float = 900.0
-
-
-@dataclass(frozen=True)
-class Response:
-    """One successful response: the exact bytes and where and when they came from."""
-
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    fetched_at: datetime
-    connector: str
-    connector_version: str
-
-    def json(self) -> Any:
-        """The body parsed as JSON; ``BadResponse`` when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadResponse(f"{self.url}: malformed JSON ({exc})") from None
-
-    def raw(self) -> Raw:
-        """The response as evidence for the items read from it."""
-        return Raw(
-            body=self.body,
-            source_url=self.url,
-            fetched_at=self.fetched_at,
-            connector=self.connector,
-            connector_version=self.connector_version,
-            status=self.status,
-            headers=dict(self.headers),
-        )
-
-    def evidence(self) -> dict[str, Any]:
-        """The response as a JSON-able mapping, for evidence kept in ``Item.extra``.
-
-        JSON bodies are UTF-8, so the text is the exact bytes; anything else is base64.
-        """
-        out: dict[str, Any] = {
-            "source_url": self.url,
-            "status": self.status,
-            "fetched_at": self.fetched_at.isoformat(),
-            "sha256": self.raw().sha256,
-            "content_type": self.headers.get("content-type"),
-        }
-        try:
-            out["body"] = self.body.decode("utf-8")
-        except UnicodeDecodeError:
-            import base64
-
-            out["body"] = base64.b64encode(self.body).decode("ascii")
-            out["body_encoding"] = "base64"
-        return out
 
 
 def parse_wait(value: str | None, now: float) -> float | None:
@@ -456,43 +298,7 @@ class HttpClient:
             if expect not in ctype.lower():
                 raise BadResponse(f"{resp.url}: content type {ctype or 'missing'!r}, wanted {expect}")
             return resp
-        raise status_error(resp)
-
-
-def status_error(resp: Response) -> SourceError:
-    """The typed error for a non-2xx, non-retryable response."""
-    error: str | None = None
-    message = ""
-    try:
-        body = json.loads(resp.body)
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if isinstance(body, dict):
-        # XRPC: {"error": "RecordNotFound", "message": ...};
-        # Mastodon: {"error": "Record not found"};
-        # X: {"title": ..., "detail": ...}.
-        raw_error = body.get("error") or body.get("title")
-        error = str(raw_error) if raw_error else None
-        message = str(body.get("message") or body.get("detail") or "")
-    what = (
-        f"{resp.url}: HTTP {resp.status}"
-        + (f" {error}" if error else "")
-        + (f": {message}" if message else "")
-    )
-    status = resp.status
-    # The real PDS answers an unknown repo or handle with a plain InvalidRequest and these words.
-    gone = "Could not find repo" in message or "Unable to resolve handle" in message
-    if status in (404, 410) or error in _XRPC_NOT_FOUND or gone:
-        return NotFound(what, status, error)
-    if error in _XRPC_GONE:
-        if error == "HandleNotFound" or error == "RepoNotFound":
-            return NotFound(what, status, error)
-        return Forbidden(what)
-    if status == 401:
-        return AuthError(what)
-    if status == 403:
-        return Forbidden(what)
-    return RequestRejected(what, status, error)
+        raise status_error(resp.url, resp.status, resp.body)
 
 
 def host_of(url: str) -> str:
