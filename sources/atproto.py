@@ -113,8 +113,8 @@ class SubjectReader:
         if appview and todo and self.http.clock() >= self._appview_down_until:
             for chunk in chunks(todo, 25):
                 try:
-                    uris = [("uris", u) for u in chunk]
-                    resp = self.http.get(xrpc(appview, "app.bsky.feed.getPosts"), uris)
+                    query = [("uris", u) for u in chunk]
+                    resp = self.http.get(xrpc(appview, "app.bsky.feed.getPosts"), query)
                     posts = as_object(resp.json()).get("posts")
                     if not isinstance(posts, list):
                         raise BadResponse(f"{resp.url}: no posts list")

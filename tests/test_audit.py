@@ -109,7 +109,7 @@ def test_export_writes_one_file_per_table(ran: Path, cli: Cli, tmp_path: Path, f
     out = tmp_path / "export"
     result = cli("export", "--format", fmt, "--out", str(out), "--json")
     assert result.exit_code == 0, result.stderr
-    files = result.json()
+    files = {row["table"]: row for row in result.json()}
     assert set(files) == {"flags", "items", "classifications", "reviews", "evidence"}
     reader = "read_parquet" if fmt == "parquet" else "read_csv_auto"
     with duckdb.connect() as con:
@@ -124,11 +124,11 @@ def test_export_writes_one_file_per_table(ran: Path, cli: Cli, tmp_path: Path, f
     today = datetime.now(UTC).date()
     future = cli("export", "--format", fmt, "--out", str(tmp_path / "none"), "--json",
                  "--since", (today + timedelta(days=2)).isoformat())
-    assert {t: v["rows"] for t, v in future.json().items()} == dict.fromkeys(files, 0)
+    assert {v["table"]: v["rows"] for v in future.json()} == dict.fromkeys(files, 0)
     window = cli("export", "--format", fmt, "--out", str(tmp_path / "win"), "--json",
                  "--since", (today - timedelta(days=1)).isoformat(),
                  "--until", (today + timedelta(days=1)).isoformat())
-    assert window.json()["flags"]["rows"] == 17
+    assert {v["table"]: v["rows"] for v in window.json()}["flags"] == 17
 
 
 def test_retention_purges_old_unflagged_content_and_keeps_flags(ran: Path, cli: Cli) -> None:

@@ -31,7 +31,7 @@ def test_bench_command_writes_every_key(tmp_path: Path) -> None:
     res = invoke(["bench", "--items", "300", "--model", "tiny", "--audit-sizes", "20000",
                   "--linear-dir", os.environ[MODEL_DIR_ENV],
                   "--variant-sample", "32", "--ingest-items", "200", "--corpus-size", "200", "--threads", "1",
-                  "--json", str(out)])
+                  "--out", str(out)])
     assert res.exit_code == 0, res.stderr
     import json
 
@@ -221,7 +221,7 @@ def test_bench_takes_a_fine_tuned_classifier_folder(tmp_path: Path) -> None:
     res = invoke(["bench", "--items", "200", "--transformer-dir", str(folder), "--audit-sizes", "",
                   "--linear-dir", os.environ[MODEL_DIR_ENV],
                   "--variant-sample", "16", "--ingest-items", "100", "--corpus-size", "100",
-                  "--threads", "1", "--json", str(out)])
+                  "--threads", "1", "--out", str(out)])
     assert res.exit_code == 0, res.stderr
     r = json.loads(out.read_text())
     assert r["transformer_dir"] == str(folder)

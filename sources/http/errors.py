@@ -69,7 +69,6 @@ class BudgetExhausted(RetryLater):
 def status_error(url: str, status: int, body: bytes) -> SourceError:
     """The typed error for a non-2xx, non-retryable answer to ``url``."""
     error: str | None = None
-    error: str | None = None
     message = ""
     try:
         answer = json.loads(body)

@@ -1,59 +1,40 @@
 """The ``asn-monitor`` command line. The only place errors become messages and exit codes.
 
-Command groups live in small modules that register on ``cli``; each command
-has help text (a test checks it) and most take ``--json``.
+Command modules (``monitor/cli/<what users do>.py``) each register their commands on
+``cli`` through ``register(cli)``; none imports this module back. Every command has help
+text and every command that prints records takes the same output options (``--json``
+and friends, ``monitor.cli.output``); a test walks them all.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from monitor import __version__
+from monitor.cli.output import console, emit_json, table
+from monitor.cli.state import CliState, pass_state
 from monitor.errors import AsnMonitorError
-from monitor.settings import Settings, find_config, load
 
-console = Console(highlight=False, soft_wrap=True)
+# Kept importable from here for command modules written before the package existed; new
+# modules import them from monitor.cli.output and monitor.cli.state instead.
+__all__ = ["COMMAND_MODULES", "CliState", "cli", "console", "emit_json", "main", "pass_state", "run", "table"]
 
-
-@dataclass
-class CliState:
-    """What every command gets: the settings, loaded on first use."""
-
-    config_path: str | None
-    _settings: Settings | None = field(default=None, repr=False)
-
-    @property
-    def settings(self) -> Settings:
-        """The validated settings (raises ``ConfigError``)."""
-        if self._settings is None:
-            self._settings = load(find_config(self.config_path))
-        return self._settings
-
-
-pass_state = click.make_pass_decorator(CliState)
-
-
-def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """A rich table with ``columns`` and ``rows`` (values shown with ``str``)."""
-    t = Table(title=title, title_justify="left")
-    for c in columns:
-        t.add_column(c)
-    for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
-    return t
+# The command modules, each with ``register(cli: click.Group) -> None``; named by what users do.
+COMMAND_MODULES = (
+    "monitor.cli.daemon",
+    "monitor.cli.accounts",
+    "monitor.cli.classify",
+    "monitor.cli.model",
+    "monitor.cli.review",
+    "monitor.cli.audit",
+    "monitor.cli.bench",
+    "monitor.cli.digest",
+    "monitor.cli.data",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,14 +48,14 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from monitor import cli_bench, cli_classify, cli_core, cli_model, cli_ops, cli_review
+    """Let every command module add its commands to ``cli`` (the one registration hook).
 
-    cli_core.register(cli)
-    cli_classify.register(cli)
-    cli_model.register(cli)
-    cli_review.register(cli)
-    cli_bench.register(cli)
-    cli_ops.register(cli)
+    A new module is one more name in ``COMMAND_MODULES`` (``monitor.cli.<what users do>``);
+    a top-level ``monitor/cli_<topic>.py`` with ``register(cli)`` registers the same way,
+    by adding its dotted name there.
+    """
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from monitor.cli import CliState, pass_state
+from monitor.cli.output import Printer, output_options
+from monitor.cli.state import CliState, pass_state
 from monitor.errors import ConfigError, InputError
 from monitor.model import RegistryView, StaticRegistryView
 from monitor.settings import Settings
@@ -41,9 +41,10 @@ def _view(settings: Settings, registries: tuple[Path, ...]) -> RegistryView:
 @click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--registry", "registries", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Apply this registry to every item (repeatable); default: by the actor's region.")
+@output_options(default="jsonl")
 @pass_state
-def classify_cmd(state: CliState, input_path: Path, registries: tuple[Path, ...]) -> None:
-    """Classify items from a JSONL file; print one JSON object a line (no database)."""
+def classify_cmd(state: CliState, input_path: Path, registries: tuple[Path, ...], out: Printer) -> None:
+    """Classify items from a JSONL file; print a result per item, JSON lines by default (no database)."""
     from monitor.app import build_classifier
     from sources.file import read_items
 
@@ -56,14 +57,16 @@ def classify_cmd(state: CliState, input_path: Path, registries: tuple[Path, ...]
         click.echo(f"skipped {error}", err=True)
     classifier = build_classifier(settings)
     size = settings.classifier.batch_size
+    rows = []
     for start in range(0, len(items), size):
         batch = items[start:start + size]
         for item, result in zip(batch, classifier.classify(batch, view), strict=True):
-            click.echo(json.dumps({
+            rows.append({
                 "id": item.id, "flagged": result.flagged, "score": round(result.score, 4),
                 "stance": result.stance, "targets": list(result.targets),
                 "category": result.category, "explanation": result.explanation,
-            }, ensure_ascii=False))
+            })
+    out.records(rows, f"{len(rows)} items")
 
 
 def register(cli: click.Group) -> None:

@@ -1,10 +1,12 @@
-"""``asn-monitor bench``: the throughput, recall, memory and audit-query benchmark (issue 7)."""
+"""``asn-monitor bench``: the throughput, recall, memory and audit-query benchmark."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+
+from monitor.cli.output import Printer, output_options
 
 
 @click.command("bench")
@@ -44,14 +46,15 @@ import click
               help="Stage 2: a trained linear model folder; the default model is trained there if absent.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
               help="Keep models and databases here (default: a temporary folder, removed).")
-@click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
-              help="Write the figures as JSON to PATH ('--json' alone: stdout, no table).")
+@click.option("--out", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the figures as JSON to this file.")
+@output_options
 def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, page_size: int,
               variant_sample: int, recall_max: int | None, head_train: int | None,
               ingest_items: int, corpus_size: int, corpus: str | None,
               unsure: float, sure: float, min_agreement: float, transformer_dir: str | None,
               linear_dir: str, work_dir: str | None,
-              json_path: str | None) -> None:
+              json_path: str | None, out: Printer) -> None:
     """Benchmark the cascade, the transformer variants, DuckDB ingest and the audit queries."""
     import json
 
@@ -65,13 +68,10 @@ def bench_cmd(items: int, model: str, audit_sizes: str, threads: int | None, pag
                    unsure=unsure, sure=sure, min_agreement=min_agreement,
                    transformer_dir=transformer_dir, linear_dir=linear_dir,
                    work_dir=work_dir)
-    quiet = json_path == "-"
-    result = run_bench(opts, echo=(lambda _m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    echo = (lambda m: click.echo(m, err=True)) if out.for_people else (lambda _m: None)
+    result = run_bench(opts, echo=echo)
     text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
-    if quiet:
-        click.echo(text)
-        return
-    print_report(result)
+    out.document(result, human=lambda: print_report(result))
     if json_path:
         Path(json_path).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {json_path}", err=True)

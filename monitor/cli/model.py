@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from monitor.cli import CliState, console, emit_json, pass_state, table
+from monitor.cli.output import Printer, console, output_options, table
+from monitor.cli.state import CliState, pass_state
 from monitor.settings import Settings
 
 
@@ -48,10 +49,10 @@ def reviewed_examples(settings: Settings) -> list[Any]:
 @click.option("--epochs", type=click.IntRange(1, 50), default=3, show_default=True,
               help="Transformer epochs.")
 @click.option("--without-reviews", is_flag=True, help="Train on the seed corpus only.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@output_options
 @pass_state
 def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str, epochs: int,
-              without_reviews: bool, as_json: bool) -> None:
+              without_reviews: bool, out: Printer) -> None:
     """Train the stance model on the seed corpus plus reviewers' confirmed and dismissed flags."""
     from classifiers.api import train
 
@@ -59,15 +60,16 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
     c = settings.classifier
     folder = out_dir or settings.resolve(c.model_dir if kind == "linear" else c.transformer_dir)
     extra = [] if without_reviews else reviewed_examples(settings)
-    log = None if as_json else (lambda line: console.print(line, markup=False))
+    log = (lambda line: console.print(line, markup=False)) if out.for_people else None
     report = train(kind, folder, extra, base_model=base_model, epochs=epochs,  # type: ignore[arg-type]
                    log=log)
-    data = {**report.to_json(), "reviewed_examples": len(extra)}
-    if as_json:
-        emit_json(data)
-        return
+    out.document({**report.to_json(), "reviewed_examples": len(extra)},
+                 human=lambda: _print_training(report, len(extra)))
+
+
+def _print_training(report: Any, reviewed: int) -> None:
     console.print(f"Trained {report.kind} model {report.version} in {report.seconds:.1f}s on "
-                  f"{report.n_train} examples ({len(extra)} from reviewers) -> {report.out_dir}",
+                  f"{report.n_train} examples ({reviewed} from reviewers) -> {report.out_dir}",
                   markup=False)
     metrics = report.metrics.get("partisan") or {}
     if metrics:
@@ -84,10 +86,10 @@ def train_cmd(state: CliState, kind: str, out_dir: Path | None, base_model: str,
               help="Folder of the public datasets (default: ../shared/data beside the project).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here (Markdown; .json for JSON).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@output_options
 @pass_state
 def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, ...],
-                 shared_data: Path | None, out_path: Path | None, as_json: bool) -> None:
+                 shared_data: Path | None, out_path: Path | None, out: Printer) -> None:
     """Precision, recall, F1 per class, confusion matrix and calibration, as a report."""
     from classifiers.evaluate import (
         SHARED_DATA,
@@ -107,12 +109,8 @@ def evaluate_cmd(state: CliState, model_dir: Path | None, datasets: tuple[str, .
         text = (json.dumps(report.to_json(), indent=2) if out_path.suffix == ".json"
                 else report.to_markdown())
         out_path.write_text(text, encoding="utf-8")
-    if as_json:
-        emit_json(report.to_json())
-    elif out_path is None:
-        console.print(report.to_markdown(), markup=False)
-    else:
-        console.print(f"Report written to {out_path}", markup=False)
+    out.document(report.to_json(), human=lambda: console.print(
+        report.to_markdown() if out_path is None else f"Report written to {out_path}", markup=False))
 
 
 def register(cli: click.Group) -> None:
