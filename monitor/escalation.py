@@ -25,7 +25,7 @@ import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
@@ -34,10 +34,10 @@ from monitor.errors import ReviewError
 from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make_private_dir, write_private
 from monitor.i18n import t
 from monitor.model import skb_category
+from monitor.settings import Settings
+from storage.db import Database
 from storage.evidence import raw_body
-
-if TYPE_CHECKING:
-    from monitor.review import ReviewService
+from storage.review import Review
 
 i18n.register({
     "id": {
@@ -72,8 +72,7 @@ i18n.register({
 })
 
 
-def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str, now: datetime,
-             lang: str) -> str:
+def _summary(detail: Any, reviews: list[Any], reviewer: str, now: datetime, lang: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=False,  # noqa: S701  (Markdown, not HTML)
                              undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
     env.filters["local_time"] = local_time
@@ -85,13 +84,11 @@ def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str,
         route_kasn=t("esc.kasn", lang))
 
 
-def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path | None,
-                  lang: str) -> dict[str, Any]:
-    """Write the package folder and zip; returns their paths and hashes."""
-    settings = svc.settings
+def build_package(db: Database, settings: Settings, reviews: list[Review], flag_id: int, reviewer: str,
+                  out_dir: Path | None, lang: str) -> dict[str, Any]:
+    """Write the package folder and zip of ``flag_id`` with its ``reviews``; returns paths and hashes."""
     root = settings.evidence_dir
-    detail = ensure_card(svc.db, root, settings.review, flag_id, lang)
-    reviews = svc.history(flag_id)
+    detail = ensure_card(db, root, settings.review, flag_id, lang)
     now = datetime.now(UTC)
     base = out_dir or root / "escalations"
     make_private_dir(base)
@@ -107,12 +104,12 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
         raise ReviewError(f"{base / stem}: 99 packages of this second exist already; try again in a second")
     files: dict[str, bytes] = {}
     files["ringkasan.md" if lang == "id" else "summary.md"] = _summary(
-        svc, detail, reviews, reviewer, now, lang).encode("utf-8")
+        detail, reviews, reviewer, now, lang).encode("utf-8")
     for role, target in (("card_html", "card.html"), ("card_png", "card.png")):
         card = card_file(detail, role, lang)
         if card is not None:
             files[target] = (root / card["path"]).read_bytes()
-    body = raw_body(svc.db, detail.raw_sha256)
+    body = raw_body(db, detail.raw_sha256)
     if body is not None:
         files["raw/response.bin"] = body
     files["raw/response.json"] = _json({"sha256": detail.raw_sha256, "purged": body is None,
