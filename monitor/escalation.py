@@ -31,7 +31,8 @@ import jinja2
 
 from monitor import i18n
 from monitor.errors import ReviewError
-from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make_private_dir, write_private
+from monitor.evidence.card import TEMPLATES, card_file, ensure_card, local_time
+from monitor.evidence.files import make_private_dir, write_private
 from monitor.i18n import t
 from monitor.model import skb_category
 from monitor.settings import Settings

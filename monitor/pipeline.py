@@ -90,7 +90,7 @@ class Pipeline:
     max_pages: int = 50
     batch_size: int = 64
     evidence_files: FileFetcher | None = None
-    """Downloads a flagged item's images (monitor.evidence.ImageFetcher); None keeps none."""
+    """Downloads a flagged item's images (monitor.evidence.images.ImageFetcher); None keeps none."""
 
 
 # -- step 1: collect ---------------------------------------------------------

@@ -46,7 +46,7 @@ def test_every_printing_command_has_the_same_output_options() -> None:
     assert len(printing) >= 20
     for path, command in printing:
         flags = {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
-        assert OUTPUT_FLAGS <= flags, f"{' '.join(path)} lacks {OUTPUT_FLAGS - flags}"
+        assert flags >= OUTPUT_FLAGS, f"{' '.join(path)} lacks {OUTPUT_FLAGS - flags}"
     # No command declares a --json of its own outside the shared options.
     for path, command in _walk(root):
         if not getattr(command.callback, "prints_records", False):

@@ -20,7 +20,7 @@ import duckdb
 import pytest
 from PIL import Image
 
-from monitor.evidence import chromium_command
+from monitor.evidence.chromium import chromium_command
 from monitor.settings import load
 from monitor.testing import CliResult, invoke, write_settings
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import BadItem, SourceError
-from monitor.evidence import ImageFetcher
+from monitor.evidence.images import ImageFetcher
 from monitor.model import Item
 from monitor.settings import ReviewSettings
 from sources.base import SourceContext, build_source
@@ -239,7 +239,7 @@ def _private(host: str) -> bool:
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(urls=st.lists(image_urls, min_size=1, max_size=5), answers=st.lists(image_replies, min_size=1,
                                                                            max_size=4))
-# Found while writing this test, fixed in monitor/evidence.py: httpx followed redirects itself, so
+# Found while writing this test, fixed in monitor/evidence/images.py: httpx followed redirects itself, so
 # a public image URL redirecting to a private address (the cloud metadata service) was fetched.
 @example(urls=[f"http://{PUBLIC}/a.png"], answers=[
     {"status": 302, "ctype": "", "body": b"", "length": None, "location": "http://169.254.169.254/x"},

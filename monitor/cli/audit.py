@@ -24,7 +24,7 @@ def evidence_group() -> None:
 def render_cmd(state: CliState, flag_ids: tuple[int, ...], language: str | None, no_png: bool,
                out: Printer) -> None:
     """Render the cards of the given flags, or of every flag that has none yet."""
-    from monitor.evidence import render_cards
+    from monitor.evidence.card import render_cards
     from storage.evidence import flags_without_card
 
     db = state.db()

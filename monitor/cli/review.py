@@ -136,7 +136,7 @@ def _print_queue(q: Any, status: str, limit: int) -> None:
 def show_cmd(state: CliState, flag_id: int, language: str | None, no_render: bool,
              out: Printer) -> None:
     """Show one flag's evidence card and the classifier's explanation (renders the card)."""
-    from monitor.evidence import ensure_card
+    from monitor.evidence.card import ensure_card
     from storage.evidence import flag_detail
 
     svc = _service(state)

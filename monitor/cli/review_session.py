@@ -48,7 +48,7 @@ def _pick_reason(console: Console) -> str | None:
 def run_session(svc: ReviewService, reviewer: str, flt: QueueFilter, console: Console) -> list[Review]:
     """Walk the queue until it is empty or the reviewer quits; returns the decisions made."""
     from monitor.cli.review_card import print_card
-    from monitor.evidence import ensure_card
+    from monitor.evidence.card import ensure_card
 
     queue = svc.queue(flt)
     rows = queue.rows
