@@ -1,4 +1,4 @@
-"""The benchmark of issue 7, in one run: transformer variants, cascade, ingest, audit queries.
+"""The whole benchmark in one run: transformer variants, cascade, ingest, audit queries.
 
 Steps (each timed on this machine's CPU, with ``threads`` intra-op threads):
 

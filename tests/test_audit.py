@@ -39,10 +39,10 @@ def _query(settings_path: Path, sql: str, params: list[Any] | None = None) -> li
 
 
 def _add_reviews(settings_path: Path) -> None:
-    """Three decisions by two reviewers, as issue 8's review command would append them."""
+    """Three decisions by two reviewers, as the review commands append them."""
     with duckdb.connect(_db(settings_path)) as con:
         created = con.execute("SELECT created_at FROM flags WHERE flag_id = 1").fetchone()[0]  # type: ignore[index]
-        # Issue 8 writes the past tense; one row in the imperative checks the views accept both.
+        # The review commands write the past tense; one row in the imperative checks the views accept both.
         rows = [(1, "confirmed", "ayu", 2), (2, "dismissed", "ayu", 5), (1, "escalated", "bima", 26),
                 (3, "confirm", "bima", 1)]
         for flag_id, decision, reviewer, hours in rows:

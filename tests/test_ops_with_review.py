@@ -1,4 +1,4 @@
-"""Digest, audit views and retention together with the real review workflow (issue 8)."""
+"""Digest, audit views and retention together with the real review workflow (review confirm/dismiss/escalate)."""
 
 from __future__ import annotations
 
