@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bench.cascade import score
+from bench.end_to_end import pages_of
 from bench.ingest import PAGE, _records
-from bench.serve import pages_of
 from bench.workload import WorkloadGenerator
 from classifiers.cascade import CascadeClassifier
 from classifiers.fast import NAIVE, Batching, FastTransformer, batches, load_tokenizer

@@ -1,4 +1,4 @@
-"""Digest, audit views and retention together with the real review workflow (review confirm/dismiss/escalate)."""
+"""Digest, audit views and retention together with the real review workflow (review commands)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The serving process: the cascade end to end (collect page -> classify -> store), measured.
+"""The cascade end to end (collect page -> classify -> store), measured in a process of its own.
 
-The benchmark runs this as ``python -m bench.serve SPEC.json OUT.json`` so that
+The benchmark runs this as ``python -m bench.end_to_end SPEC.json OUT.json`` so that
 the peak RSS it reports belongs to a process holding only what serving needs:
 the matcher, the linear model, the stage-3 engine (ONNX Runtime for the ONNX
 variants: no PyTorch is imported then), DuckDB and the pages in flight.
@@ -156,7 +156,7 @@ def serve(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bench.serve SPEC.json OUT.json``."""
+    """``python -m bench.end_to_end SPEC.json OUT.json``."""
     args = list(sys.argv[1:] if argv is None else argv)
     spec = json.loads(Path(args[0]).read_text())
     Path(args[1]).write_text(json.dumps(serve(spec), indent=2))
