@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Seeded
+from storage_seed import Seeded
 
 from monitor.errors import InputError
 from storage.audit import check_select, purge_unflagged, query

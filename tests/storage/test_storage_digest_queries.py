@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import Seeded
+from storage_seed import Seeded
 
 from storage.digest import DigestLog, Scope, digest_data, week_bounds, week_of
 

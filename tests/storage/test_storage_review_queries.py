@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import Seeded
+from storage_seed import Seeded
 
 from monitor.errors import ReviewError
 from storage import review as q

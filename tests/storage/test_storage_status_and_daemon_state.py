@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Seeded
+from storage_seed import Seeded
 
 from storage.daemon_state import DaemonState
 from storage.status import status_report

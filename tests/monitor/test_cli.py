@@ -91,7 +91,7 @@ def test_registry_check_fails_on_a_bad_registry(cli: Cli, config_dir: Path) -> N
 
 
 def test_classify_prints_one_json_object_per_item(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     items = root / "config/samples/items.jsonl"
     registry = root / "config/registries/pilgub-jabar-2024.toml"
     regions = tmp_path / "regions.csv"
@@ -121,7 +121,7 @@ def test_classify_prints_one_json_object_per_item(tmp_path: Path) -> None:
 
 
 def test_classify_reports_bad_lines_and_missing_input(cli: Cli, tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = cli("classify", str(root / "config/samples/bad-items.jsonl"))
     assert result.exit_code == 0
     assert "bad-items.jsonl:2" in result.stderr and len(result.stdout.splitlines()) == 4

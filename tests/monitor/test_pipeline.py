@@ -21,7 +21,7 @@ from monitor.pipeline import run_cycle
 from monitor.settings import load
 from monitor.testing import CliResult, write_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 Cli = Callable[..., CliResult]
 
 

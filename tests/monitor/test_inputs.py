@@ -18,7 +18,7 @@ from monitor.inputs import (
 )
 from monitor.model import Item
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 def test_sample_config_is_valid() -> None:

@@ -11,7 +11,7 @@ from monitor.errors import BadItem
 from monitor.model import Cursor
 from sources.file import FileSource, item_from_json, parse_line, read_items
 
-SAMPLES = Path(__file__).resolve().parents[1] / "config" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
 
 GOOD = {
     "platform": "x", "id": "1", "kind": "like", "actor": "@budi_s",

@@ -19,7 +19,7 @@ from monitor.pipeline import run_cycle
 from monitor.settings import load
 from monitor.testing import invoke, write_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("asn-monitor")
 
 

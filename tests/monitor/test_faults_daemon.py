@@ -35,7 +35,7 @@ JOBS = 2  # poll jobs that write runs: at most this many 'running' rows per kill
 @pytest.fixture
 def mastodon() -> Iterator[FakeMastodon]:
     """A fake instance whose domain is the roster's (kabar.example), with partisan and plain statuses."""
-    samples = [json.loads(line)["text"] for line in (Path(__file__).resolve().parents[1] /
+    samples = [json.loads(line)["text"] for line in (Path(__file__).resolve().parents[2] /
                                                      "config/samples/items.jsonl").open()
                if line.strip() and json.loads(line).get("text")]
     with FakeMastodon(domain="kabar.example") as fake:

@@ -14,7 +14,7 @@ from monitor.errors import BadItem, ConfigError
 from monitor.inputs import read_regions, read_registry, read_roster
 from sources.file import FileSource, item_from_json, parse_line
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 REGIONS = read_regions(CONFIG / "regions.csv")
 
 json_values = st.recursive(

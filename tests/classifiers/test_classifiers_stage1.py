@@ -219,7 +219,7 @@ def test_kamusalay_is_read_from_shared_only() -> None:
 
     from classifiers.slang import load_kamusalay
 
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
     assert load_kamusalay(Path("/nonexistent")) == {}
     table = load_kamusalay(shared)
     if not table:
@@ -227,5 +227,5 @@ def test_kamusalay_is_read_from_shared_only() -> None:
     assert len(table) > 10000
     n = Normaliser(slang={**table})
     assert n("gw gak tau").text.split()[-1] == table.get("tau", "tau")
-    assert not list(Path(__file__).resolve().parents[1].joinpath("classifiers").rglob(
+    assert not list(Path(__file__).resolve().parents[2].joinpath("classifiers").rglob(
         "*kamusalay*"))

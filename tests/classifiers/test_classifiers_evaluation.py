@@ -22,7 +22,7 @@ from classifiers.evaluate import (
 )
 from classifiers.testing import jabar_view, trained_linear_dir
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")

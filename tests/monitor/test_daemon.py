@@ -24,7 +24,7 @@ from monitor.model import Account, Cursor, Page
 from monitor.settings import Settings, load
 from monitor.testing import invoke, write_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The deterministic registry matcher (as in config/asn-monitor.toml): 17 flags in the sample.
 MATCHER = {"classifier": {"model": "matcher", "model_dir": "../data/models"}}
 

@@ -21,7 +21,7 @@ from crash_checks import assert_consistent, consistency, generate_items, rows, r
 
 from monitor.testing import write_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("asn-monitor")
 ITEMS = 300
 PAGE_SIZE = 20

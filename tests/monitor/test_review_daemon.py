@@ -16,7 +16,7 @@ import pytest
 from monitor.settings import load
 from monitor.testing import invoke, write_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
