@@ -20,11 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field
 
 from monitor.errors import AccountUnavailable, BadItem, RetryLater, SourceError
-from monitor.model import Account, Cursor, Item, Kind, Skipped, Subject
+from monitor.model import Account, Item, Kind, Skipped, Subject
 from sources.base import SourceContext, SourceSettings
-from sources.common import Identity, Walk, as_object, identity_of, normal_handle, parse_time, token_from
+from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
 from sources.http import BadResponse, HttpClient, HttpSettings, Response
-from sources.polling import ParsedPage, PollingSource, Record, Timeline, WalkOf
+from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
 from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
 
 VERSION = "1.0.0"  # the connector's version, recorded with every raw response
@@ -118,9 +118,6 @@ class MastodonSource(PollingSource, ReverseScan):
         acct = acct.lstrip("@")
         return acct if "@" in acct else f"{acct}@{self.domain}"
 
-    def _url(self, path: str) -> str:
-        return f"{self.settings.base_url.rstrip('/')}{path}"
-
     # -- identity ----------------------------------------------------------------------
 
     def lookup(self, handle: str) -> dict[str, Any]:
@@ -128,30 +125,28 @@ class MastodonSource(PollingSource, ReverseScan):
         acct = normal_handle(handle)
         if acct.endswith("@" + self.domain):
             acct = acct[: -len(self.domain) - 1]
-        data = self.get(self._url("/api/v1/accounts/lookup"), {"acct": acct}).json()
+        data = self.get(self.api_url("/api/v1/accounts/lookup"), {"acct": acct}).json()
         return _account_entity(data, handle)
 
-    def identify(self, account: Account, cursors: Mapping[str, Cursor]) -> Identity:
-        """The account's id and current handle, pinned id first."""
-        stored = identity_of(cursors)
-        if stored is not None and stored.pinned_for(account.handle):
-            answer = self.get(self._url(f"/api/v1/accounts/{stored.id}")).json()
-            entity = _account_entity(answer, account.handle)
-        else:
-            entity = self.lookup(account.handle)
+    def account_by_id(self, account_id: str, roster_handle: str) -> Found:
+        """``/api/v1/accounts/:id``."""
+        return self._found(_account_entity(self.get(self.api_url(f"/api/v1/accounts/{account_id}")).json(),
+                                           roster_handle), roster_handle)
+
+    def account_by_handle(self, handle: str) -> Found:
+        """``/api/v1/accounts/lookup``."""
+        return self._found(self.lookup(handle), handle)
+
+    def _found(self, entity: dict[str, Any], roster_handle: str) -> Found:
         if entity.get("suspended"):
-            raise AccountUnavailable(f"{account.handle}: suspended")
-        current = self.full_acct(str(entity["acct"]))
-        # Keep the roster's spelling when it names the same account, so no false rename shows.
-        if normal_handle(account.handle) in (normal_handle(current), normal_handle(str(entity["acct"]))):
-            current = account.handle.lstrip("@")
-        return Identity(str(entity["id"]), current, account.handle)
+            raise AccountUnavailable(f"{roster_handle}: suspended")
+        return Found(str(entity["id"]), self.full_acct(str(entity["acct"])), (str(entity["acct"]),))
 
     # -- the account's own statuses ----------------------------------------------------
 
     def timelines(self, identity: Identity) -> list[Timeline]:
         """The account's statuses (boosts and replies included)."""
-        return [Timeline("statuses", self._url(f"/api/v1/accounts/{identity.id}/statuses"))]
+        return [Timeline("statuses", self.api_url(f"/api/v1/accounts/{identity.id}/statuses"))]
 
     def get_url_params(self, walk_of: WalkOf, walk: Walk) -> dict[str, Any]:
         """A page below ``max_id`` (the walk's token) and above ``since_id`` (its ``seen``)."""
@@ -241,7 +236,7 @@ class MastodonSource(PollingSource, ReverseScan):
         extra["subject_author_id"] = author_id
         if self.settings.fetch_reply_parents:
             try:
-                resp = self.get(self._url(f"/api/v1/statuses/{parent_id}"))
+                resp = self.get(self.api_url(f"/api/v1/statuses/{parent_id}"))
                 parent = resp.json()
                 if isinstance(parent, dict):
                     extra["subject_evidence"] = resp.evidence()
@@ -258,7 +253,7 @@ class MastodonSource(PollingSource, ReverseScan):
         """The target's recent statuses (boosts left out)."""
         entity = self.lookup(target)
         resp = self.get(
-            self._url(f"/api/v1/accounts/{entity['id']}/statuses"),
+            self.api_url(f"/api/v1/accounts/{entity['id']}/statuses"),
             {"limit": min(40, max(1, self.settings.reverse_posts)), "exclude_reblogs": "true"},
         )
         statuses = resp.json()
@@ -275,7 +270,7 @@ class MastodonSource(PollingSource, ReverseScan):
 
     def who_url(self, post_id: str, who: WhoList) -> str:
         """``/api/v1/statuses/:id/favourited_by`` or ``/reblogged_by``."""
-        return self._url(f"/api/v1/statuses/{post_id}/{who.path}")
+        return self.api_url(f"/api/v1/statuses/{post_id}/{who.path}")
 
     def who_params(self, token: str | None) -> dict[str, Any]:
         """80 accounts a page, below ``max_id``."""

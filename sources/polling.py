@@ -7,8 +7,8 @@ malformed record, and yielding every page with the cursor that says how far the 
 
 A platform supplies only what differs:
 
-``identify(account, cursors)``
-    The account's stable id and current handle (pinned id first, see ``sources.common``).
+``account_by_id``, ``account_by_handle`` (or ``identify`` as a whole)
+    The account by its pinned id or by the roster's handle (see ``sources.common``).
 ``timelines(identity)``
     The streams to walk for that account, each with the URL of its listing.
 ``get_url_params(walk_of, walk)``
@@ -30,7 +30,16 @@ from typing import Any, ClassVar
 
 from monitor.errors import BadItem
 from monitor.model import Account, Cursor, Fetched, Item, Page, Skipped
-from sources.common import IDENTITY_STREAM, Identity, Walk, newer_snowflake, older_than, renamed
+from sources.common import (
+    IDENTITY_STREAM,
+    Identity,
+    Walk,
+    identity_of,
+    newer_snowflake,
+    normal_handle,
+    older_than,
+    renamed,
+)
 from sources.http import BadResponse, HttpClient, HttpSettings, RequestRejected, Response
 
 
@@ -61,6 +70,15 @@ class Timeline:
     stream: str
     url: str
     lists: str = ""  # a platform's name for the listing (Bluesky: the collection NSID)
+
+
+@dataclass(frozen=True)
+class Found:
+    """An account as the platform answers it: its stable id, its handle now, other spellings of it."""
+
+    id: str
+    handle: str
+    spellings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,11 +120,31 @@ class PollingSource(ABC):
         """GET ``url`` through the shared HTTP client with this connector's headers."""
         return self.http.get(url, params, headers=self.request_headers())
 
+    def api_url(self, path: str) -> str:
+        """``path`` on the platform's API (the settings' ``base_url``)."""
+        return f"{getattr(self.settings, 'base_url', '').rstrip('/')}{path}"
+
+    def identify(self, account: Account, cursors: Mapping[str, Cursor]) -> Identity:
+        """The account's stable id and current handle: the pinned id while the roster names the
+        same handle, else the roster's handle looked up (see ``sources.common``)."""
+        stored = identity_of(cursors)
+        if stored is not None and stored.pinned_for(account.handle):
+            found = self.account_by_id(stored.id, account.handle)
+        else:
+            found = self.account_by_handle(account.handle)
+        same = normal_handle(account.handle) in {normal_handle(s) for s in (found.handle, *found.spellings)}
+        # The roster's spelling when it names the same account, so no false rename shows.
+        return Identity(found.id, account.handle.lstrip("@") if same else found.handle, account.handle)
+
     # -- what a platform supplies ------------------------------------------------------
 
-    @abstractmethod
-    def identify(self, account: Account, cursors: Mapping[str, Cursor]) -> Identity:
-        """The account's stable id and current handle, pinned id first."""
+    def account_by_id(self, account_id: str, roster_handle: str) -> Found:
+        """The account with the stable id ``account_id`` (``roster_handle`` names it in errors)."""
+        raise NotImplementedError
+
+    def account_by_handle(self, handle: str) -> Found:
+        """The account the roster's ``handle`` names now."""
+        raise NotImplementedError
 
     @abstractmethod
     def timelines(self, identity: Identity) -> list[Timeline]:

@@ -21,9 +21,9 @@ from pydantic import Field
 from monitor.errors import AccountUnavailable, BadItem
 from monitor.model import Account, Cursor, Item, Kind, Skipped, Subject
 from sources.base import SourceContext, SourceSettings
-from sources.common import Identity, Walk, as_object, identity_of, normal_handle, parse_time, token_from
+from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
 from sources.http import BadResponse, HttpClient, HttpSettings, Response
-from sources.polling import ParsedPage, PollingSource, Record, Timeline, WalkOf
+from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
 from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
 
 VERSION = "1.0.0"  # the connector's version, recorded with every raw response
@@ -79,9 +79,6 @@ class XSource(PollingSource, ReverseScan):
         """The bearer token."""
         return {"Authorization": f"Bearer {self.token}"}
 
-    def _url(self, path: str) -> str:
-        return f"{self.settings.base_url.rstrip('/')}{path}"
-
     def _user(self, resp: Response, what: str) -> dict[str, Any]:
         data = resp.json()
         if not isinstance(data, dict):
@@ -100,28 +97,31 @@ class XSource(PollingSource, ReverseScan):
     def lookup(self, username: str) -> dict[str, Any]:
         """The user object of ``username``."""
         name = normal_handle(username)
-        resp = self.get(self._url(f"/2/users/by/username/{name}"), {"user.fields": "protected,created_at"})
+        resp = self.get(self.api_url(f"/2/users/by/username/{name}"), {"user.fields": "protected,created_at"})
         return self._user(resp, username)
 
+    def account_by_id(self, account_id: str, roster_handle: str) -> Found:
+        """``/2/users/:id``."""
+        user = self._user(self.get(self.api_url(f"/2/users/{account_id}"), {"user.fields": "protected"}),
+                          roster_handle)
+        return Found(str(user["id"]), str(user.get("username") or ""))
+
+    def account_by_handle(self, handle: str) -> Found:
+        """``/2/users/by/username/:username``."""
+        user = self.lookup(handle)
+        return Found(str(user["id"]), str(user.get("username") or ""))
+
     def identify(self, account: Account, cursors: Mapping[str, Cursor]) -> Identity:
-        """The account's user id and current username, pinned id first."""
-        stored = identity_of(cursors)
-        if stored is not None and stored.pinned_for(account.handle):
-            resp = self.get(self._url(f"/2/users/{stored.id}"), {"user.fields": "protected"})
-            user = self._user(resp, account.handle)
-        else:
-            user = self.lookup(account.handle)
-        handle = str(user.get("username") or "")
-        if normal_handle(handle) == normal_handle(account.handle):
-            handle = account.handle.lstrip("@")  # the roster's spelling, so no false rename
-        self.known_ids[account.key] = str(user["id"])
-        return Identity(str(user["id"]), handle, account.handle)
+        """The account's user id and username; the id is kept for the reverse scan's matching."""
+        identity = super().identify(account, cursors)
+        self.known_ids[account.key] = identity.id
+        return identity
 
     # -- the account's timeline --------------------------------------------------------
 
     def timelines(self, identity: Identity) -> list[Timeline]:
         """The user's tweets, retweets and replies."""
-        return [Timeline("tweets", self._url(f"/2/users/{identity.id}/tweets"))]
+        return [Timeline("tweets", self.api_url(f"/2/users/{identity.id}/tweets"))]
 
     def get_url_params(self, walk_of: WalkOf, walk: Walk) -> dict[str, Any]:
         """A page of tweets with the referenced tweets and their authors expanded."""
@@ -209,7 +209,7 @@ class XSource(PollingSource, ReverseScan):
         """The target's recent tweets (retweets left out)."""
         user = self.lookup(target)
         resp = self.get(
-            self._url(f"/2/users/{user['id']}/tweets"),
+            self.api_url(f"/2/users/{user['id']}/tweets"),
             {"max_results": self.settings.reverse_posts, "exclude": "retweets",
              "tweet.fields": "created_at,author_id"},
         )
@@ -230,7 +230,7 @@ class XSource(PollingSource, ReverseScan):
 
     def who_url(self, post_id: str, who: WhoList) -> str:
         """``/2/tweets/:id/liking_users`` or ``/retweeted_by``."""
-        return self._url(f"/2/tweets/{post_id}/{who.path}")
+        return self.api_url(f"/2/tweets/{post_id}/{who.path}")
 
     def who_params(self, token: str | None) -> dict[str, Any]:
         """100 users a page."""
