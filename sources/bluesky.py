@@ -71,6 +71,7 @@ class BlueskySource(PollingSource):
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
     platform: ClassVar[str] = "bluesky"
     version: ClassVar[str] = VERSION
+    timeline_streams: ClassVar[tuple[str, ...]] = tuple(STREAMS)  # one stream per collection
     name: str
     settings: BlueskySettings
     http: HttpClient
@@ -91,10 +92,6 @@ class BlueskySource(PollingSource):
     def newer(a: str, b: str) -> bool:
         """Record keys are TIDs, which sort as strings."""
         return newer_tid(a, b)
-
-    def timeline_streams(self) -> list[str]:
-        """One stream per collection."""
-        return list(STREAMS)
 
     # -- identity ----------------------------------------------------------------------
 

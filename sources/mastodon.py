@@ -10,12 +10,10 @@ who favourited or boosted them.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -23,6 +21,7 @@ from monitor.errors import AccountUnavailable, BadItem, RetryLater, SourceError
 from monitor.model import Account, Item, Kind, Skipped, Subject
 from sources.base import SourceContext, SourceSettings
 from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
+from sources.formats import html_to_text, next_link_param
 from sources.http import BadResponse, HttpClient, HttpSettings, Response
 from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
 from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
@@ -41,39 +40,9 @@ class MastodonSettings(HttpSettings):
     reverse_posts: int = Field(20, ge=1, le=40)  # recent statuses per target checked in reverse
 
 
-class _Text(HTMLParser):
-    """Mastodon status HTML as plain text: paragraphs and line breaks kept, tags dropped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of a status's HTML ``content``."""
-    parser = _Text()
-    parser.feed(html or "")
-    parser.close()
-    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
-
-
 def next_max_id(link: str | None) -> str | None:
-    """The ``max_id`` of the ``rel="next"`` URL in a ``Link`` header."""
-    for part in (link or "").split(","):
-        m = re.match(r'\s*<([^>]*)>\s*;\s*rel="?next"?', part)
-        if m:
-            values = parse_qs(urlsplit(m.group(1)).query).get("max_id")
-            return values[0] if values else None
-    return None
+    """The ``max_id`` of the next page in a ``Link`` header."""
+    return next_link_param(link, "max_id")
 
 
 @dataclass
@@ -84,6 +53,7 @@ class MastodonSource(PollingSource, ReverseScan):
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
     platform: ClassVar[str] = "mastodon"
     version: ClassVar[str] = VERSION
+    timeline_streams: ClassVar[tuple[str, ...]] = ("statuses",)
     who_lists: ClassVar[tuple[WhoList, ...]] = (
         WhoList("favourited_by", "like", "fav"),
         WhoList("reblogged_by", "repost", "boost"),
@@ -99,14 +69,6 @@ class MastodonSource(PollingSource, ReverseScan):
         """Build the connector; the token (if any) is read from ``ctx.env[token_env]``."""
         token = token_from(ctx.env, name, settings.token_env) if settings.token_env else None
         return cls(name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token)
-
-    def timeline_streams(self) -> list[str]:
-        """One timeline: ``statuses``."""
-        return ["statuses"]
-
-    def request_headers(self) -> Mapping[str, str] | None:
-        """The bearer token, when one is configured (public reads need none)."""
-        return {"Authorization": f"Bearer {self.token}"} if self.token else None
 
     @property
     def domain(self) -> str:

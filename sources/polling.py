@@ -102,6 +102,7 @@ class PollingSource(ABC):
     # Whether a pagination token the platform refuses (4xx) restarts the walk from the newest
     # item rather than failing the account: for platforms whose tokens expire.
     restart_on_rejected_token: ClassVar[bool] = False
+    timeline_streams: ClassVar[tuple[str, ...]] = ()  # the streams ``timelines`` walks
 
     def close(self) -> None:
         """Close the HTTP connection pool (it reopens on next use)."""
@@ -113,8 +114,9 @@ class PollingSource(ABC):
         return newer_snowflake(a, b)
 
     def request_headers(self) -> Mapping[str, str] | None:
-        """Headers every request carries (an ``Authorization`` for platforms with tokens)."""
-        return None
+        """Headers every request carries: the bearer token of connectors that have a ``token``."""
+        token = getattr(self, "token", None)
+        return {"Authorization": f"Bearer {token}"} if token else None
 
     def get(self, url: str, params: Any = None) -> Response:
         """GET ``url`` through the shared HTTP client with this connector's headers."""
@@ -179,12 +181,8 @@ class PollingSource(ABC):
     # -- the loop ----------------------------------------------------------------------
 
     def streams(self) -> list[str]:
-        """``identity`` and the timeline streams."""
-        return [IDENTITY_STREAM, *self.timeline_streams()]
-
-    def timeline_streams(self) -> list[str]:
-        """The names of the timeline streams (cursors kept per account)."""
-        raise NotImplementedError
+        """``identity`` and the timeline streams (cursors kept per account)."""
+        return [IDENTITY_STREAM, *self.timeline_streams]
 
     def fetch(self, account: Account, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
         """An identity page, then pages of new items of each timeline, newest first."""

@@ -22,6 +22,7 @@ from monitor.errors import AccountUnavailable, BadItem
 from monitor.model import Account, Cursor, Item, Kind, Skipped, Subject
 from sources.base import SourceContext, SourceSettings
 from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
+from sources.formats import by_id, listed
 from sources.http import BadResponse, HttpClient, HttpSettings, Response
 from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
 from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
@@ -53,6 +54,7 @@ class XSource(PollingSource, ReverseScan):
     platform: ClassVar[str] = "x"
     version: ClassVar[str] = VERSION
     restart_on_rejected_token: ClassVar[bool] = True
+    timeline_streams: ClassVar[tuple[str, ...]] = ("tweets",)
     who_lists: ClassVar[tuple[WhoList, ...]] = (
         WhoList("liking_users", "like", "like"),
         WhoList("retweeted_by", "repost", "retweet"),
@@ -70,14 +72,6 @@ class XSource(PollingSource, ReverseScan):
         """Build the connector; ``ConfigError`` when the token variable is not set."""
         token = token_from(ctx.env, name, settings.token_env)
         return cls(name, settings, HttpClient(f"x:{name}", VERSION, ctx, settings.policy()), token)
-
-    def timeline_streams(self) -> list[str]:
-        """One timeline: ``tweets``."""
-        return ["tweets"]
-
-    def request_headers(self) -> Mapping[str, str]:
-        """The bearer token."""
-        return {"Authorization": f"Bearer {self.token}"}
 
     def _user(self, resp: Response, what: str) -> dict[str, Any]:
         data = resp.json()
@@ -191,9 +185,9 @@ class XSource(PollingSource, ReverseScan):
     def _subject(
         self, tw: dict[str, Any], ref_id: str, included: Mapping[str, Any], extra: dict[str, Any]
     ) -> Subject:
-        ref = _by_id(included.get("tweets")).get(ref_id, {})
+        ref = by_id(included.get("tweets")).get(ref_id, {})
         author_id = str(ref.get("author_id") or tw.get("in_reply_to_user_id") or "")
-        author = (_by_id(included.get("users")).get(author_id) or {}).get("username") or author_id
+        author = (by_id(included.get("users")).get(author_id) or {}).get("username") or author_id
         extra["subject_author_id"] = author_id
         if not ref:
             extra["subject_error"] = "referenced tweet not included (deleted or not visible)"
@@ -213,7 +207,7 @@ class XSource(PollingSource, ReverseScan):
             {"max_results": self.settings.reverse_posts, "exclude": "retweets",
              "tweet.fields": "created_at,author_id"},
         )
-        tweets = [t for t in _listed(resp.json(), "data", resp.url)
+        tweets = [t for t in listed(resp.json(), "data", resp.url)
                   if isinstance(t, dict) and isinstance(t.get("id"), str)]
         username = str(user.get("username") or target)
         posts = [
@@ -239,7 +233,7 @@ class XSource(PollingSource, ReverseScan):
     def parse_people(self, response: Response) -> tuple[list[Any], list[Person], str | None]:
         """The users of a who-list page and ``meta.next_token``."""
         data = response.json()
-        users = _listed(data, "data", response.url)
+        users = listed(data, "data", response.url)
         people = [Person(str(u["id"]), str(u.get("username") or ""))
                   for u in users if isinstance(u, dict) and u.get("id")]
         token = as_object(data.get("meta")).get("next_token")
@@ -260,27 +254,3 @@ def _kind_of(tw: dict[str, Any]) -> tuple[Kind, str | None]:
         if ref_type in by_type:
             return ref_kind, by_type[ref_type]
     return "post", None
-
-
-def _listed(data: Any, key: str, url: str) -> list[Any]:
-    """The array under ``key`` of an object answer; X leaves ``data`` out when nothing matched.
-
-    Anything else (not an object, ``data`` not an array) is a ``BadResponse``: retried next
-    cycle rather than read as "nobody liked it".
-    """
-    if not isinstance(data, dict):
-        raise BadResponse(f"{url}: not an object")
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadResponse(f"{url}: {key} is not an array")
-    return value
-
-
-def _by_id(value: Any) -> dict[str, dict[str, Any]]:
-    """Included objects by id; anything that is not an object with a string or number id is left out."""
-    if not isinstance(value, list):
-        return {}
-    return {str(v["id"]): v for v in value
-            if isinstance(v, dict) and isinstance(v.get("id"), (str, int)) and not isinstance(v["id"], bool)}

@@ -102,7 +102,7 @@ LOOKUP = {"data": {"id": "1000", "username": "budi_s", "name": "Budi"}}
 @example([{"meta": {}, "errors": {"": None}}])
 @example([LOOKUP, {"includes": {"tweets": [{"id": []}]}}])
 @example([LOOKUP, {"includes": {"tweets": [], "users": True}}])
-# Found by this test, fixed in sources/http.py: a user id with a control character made an invalid URL.
+# Found by this test, fixed in sources/http/client.py: a user id with a control character made an invalid URL.
 @example([{"data": {"id": "\x1f"}}])
 def test_x_parser_fails_only_with_typed_errors(bodies: list[Any]) -> None:
     _drive("x", {"base_url": "http://x.test", "page_size": 5}, "budi_s", bodies)
