@@ -37,6 +37,7 @@ run: $(STAMP)
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/ruff check monitor classifiers sources storage tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m monitor.depaudit
 	$(BIN)/pytest -q
 
@@ -47,6 +48,7 @@ audit: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor classifiers sources storage tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,1 +1,1 @@
-"""The performance benchmark of issue 7 (``asn-monitor bench``, ``python -m bench``)."""
+"""The performance benchmark (``asn-monitor bench``, ``python -m bench``)."""

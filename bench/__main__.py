@@ -1,5 +1,5 @@
 """``python -m bench``: the same as ``asn-monitor bench``."""
 
-from monitor.cli_bench import bench_cmd
+from monitor.cli.bench import bench_cmd
 
 bench_cmd(prog_name="python -m bench")

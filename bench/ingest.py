@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.serve import pages_of
+from bench.end_to_end import pages_of
 from bench.workload import Labelled, WorkloadGenerator
 from monitor.model import Account, Page, Result, skb_category
-from monitor.pipeline import Normalised, snapshot
+from monitor.pipeline import MappedItem, MappedPage, snapshot
 from storage.bulk import load_accounts, table_bytes
 from storage.store import PageRecord, Store
 
@@ -34,11 +34,11 @@ def _records(pages: Sequence[Page], labelled: Sequence[Labelled], run_id: int,
             results.append(Result(f.item.key, flagged, 0.9 if flagged else 0.05,
                                   "support" if flagged else "unrelated", (),
                                   skb_category(f.item.kind), "bench", "bench", "1"))
-        norm = Normalised()
+        norm = MappedPage()
         for f in page.items:
             acc_id = accounts[f.item.actor]
-            norm.items.append((f, Account(acc_id, "", "", "", "", "bluesky", f.item.actor),
-                               f.item.text or ""))
+            norm.items.append(MappedItem(f, Account(acc_id, "", "", "", "", "bluesky", f.item.actor),
+                                         f.item.text or ""))
         out.append(PageRecord(run_id=run_id, source="bench", account_key=page.account_key,
                               items=[(f, a.account_id, n) for f, a, n in norm.items],
                               results=results, evidence=snapshot(norm, results),

@@ -1,4 +1,4 @@
-"""The benchmark's printed table: the figures against the targets of issue 7."""
+"""The benchmark's printed table: the figures against the performance targets (docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The benchmark of issue 7, in one run: transformer variants, cascade, ingest, audit queries.
+"""The whole benchmark in one run: transformer variants, cascade, ingest, audit queries.
 
 Steps (each timed on this machine's CPU, with ``threads`` intra-op threads):
 
@@ -13,7 +13,7 @@ Steps (each timed on this machine's CPU, with ``threads`` intra-op threads):
    linear on every text, the winning variant where stage 1 found a target or
    the linear model is unsure);
 4. the cascade end to end on ``items`` workload items, in a separate serving
-   process (:mod:`bench.serve`), whose peak RSS is reported;
+   process (:mod:`bench.end_to_end`), whose peak RSS is reported;
 5. DuckDB ingest: ``Store.save_page`` and ``Store.save_pages`` (ten pages a transaction);
 6. the standard audit queries on synthetic stores of each ``audit_sizes``.
 """
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from bench.cascade import LABELS, score, train_head
-from bench.serve import peak_rss_mb
+from bench.end_to_end import peak_rss_mb
 from bench.workload import WorkloadGenerator, load_corpus, texts_of
 from classifiers.fast import (
     HeadedTransformer,
@@ -249,7 +249,7 @@ def _serve(spec: dict[str, Any], work: Path) -> dict[str, Any]:
     spec_path, out_path = work / "serve-spec.json", work / "serve-out.json"
     spec_path.write_text(json.dumps(spec))
     root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.run([sys.executable, "-m", "bench.serve", str(spec_path), str(out_path)],
+    proc = subprocess.run([sys.executable, "-m", "bench.end_to_end", str(spec_path), str(out_path)],
                           cwd=root, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"serving process failed:\n{proc.stderr[-3000:]}")

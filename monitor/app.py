@@ -123,7 +123,7 @@ def build_pipeline(settings: Settings, *, store: Store | None = None,
 
     sources = build_sources(settings, inputs.registries, env, transport)
     from classifiers.normalise import normalise
-    from monitor.evidence import ImageFetcher
+    from monitor.evidence.images import ImageFetcher
 
     images = (ImageFetcher(settings.evidence_dir, settings.review, transport)
               if settings.review.fetch_images else None)

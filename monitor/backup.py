@@ -29,7 +29,7 @@ from typing import Any
 
 from monitor.anchoring import verify_all
 from monitor.errors import InputError
-from monitor.evidence import make_private_dir
+from monitor.evidence.files import make_private_dir
 from monitor.logs import event
 from monitor.settings import Settings
 from storage.anchors import Head

@@ -57,16 +57,16 @@ def read_settings(path: Path) -> tuple[Settings | None, list[Problem]]:
 
 def source_problems(settings: Settings) -> list[Problem]:
     """Each ``[sources.<name>]``: its type, its keys (all errors), an enabled one's URLs."""
-    import sources.connectors  # noqa: F401  (every connector registers its type)
-    from sources.base import TYPES
+    from sources.base import source_types
 
+    types = source_types()
     out: list[Problem] = []
     for name, table in settings.sources.items():
         where = f"{settings.file} [sources.{name}]"
-        cls = TYPES.get(str(table.get("type")))
+        cls = types.get(str(table.get("type")))
         if cls is None:
             out.append(Problem(f"{where}.type", f"unknown source type {table.get('type')!r} "
-                                                f"(known: {', '.join(sorted(TYPES))})"))
+                                                f"(known: {', '.join(sorted(types))})"))
             continue
         from pydantic import ValidationError
 

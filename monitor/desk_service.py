@@ -24,6 +24,7 @@ from monitor.localtime import in_region, zone_name
 from monitor.model import skb_category
 from monitor.review import ReviewService
 from monitor.settings import Settings
+from monitor.stance_words import act_words, target_label
 from monitor.users import AccessDenied, User, UserService
 from storage import desk as q
 from storage.desk import DeskFilter, QueuePage
@@ -33,12 +34,6 @@ from storage.store import Store
 
 i18n.register({
     "id": {
-        "act.post": "membuat unggahan", "act.reply": "membalas unggahan",
-        "act.quote": "mengutip unggahan", "act.repost": "membagikan ulang unggahan",
-        "act.like": "menyukai unggahan",
-        "act.about.support": "yang mendukung", "act.about.oppose": "yang menyerang",
-        "act.target.candidate": "kandidat", "act.target.party": "partai",
-        "act.target.none": "peserta pemilihan",
         "explain.text": ("Pengklasifikasi ({model} {version}) menilai tindakan ini {stance} {targets} "
                          "dengan skor {score}. Kategori SKB 2022: {skb}. Ini temuan otomatis, bukan "
                          "putusan: periksa unggahannya sebelum memutuskan."),
@@ -58,11 +53,6 @@ i18n.register({
         "reason.out_of_region": "di luar wilayah pemilihan", "reason.other": "lainnya (isi catatan)",
     },
     "en": {
-        "act.post": "posted", "act.reply": "replied to a post", "act.quote": "quoted a post",
-        "act.repost": "reposted a post", "act.like": "liked a post",
-        "act.about.support": "supporting", "act.about.oppose": "attacking",
-        "act.target.candidate": "a candidate", "act.target.party": "a party",
-        "act.target.none": "an election contestant",
         "explain.text": ("The classifier ({model} {version}) rates this act as {stance} {targets} "
                          "with score {score}. SKB 2022 category: {skb}. This is an automatic flag, "
                          "not a finding: check the post before deciding."),
@@ -83,20 +73,6 @@ i18n.register({
 })
 
 
-def act_words(kind: str, stance: str, target_kinds: set[str], lang: str = i18n.DEFAULT) -> str:
-    """The act in words, e.g. "menyukai unggahan yang mendukung kandidat"."""
-    verb = t(f"act.{kind}", lang) if f"act.{kind}" in _known_acts() else kind
-    if stance not in ("support", "oppose"):
-        return verb
-    whom = ("candidate" if "candidate" in target_kinds else
-            "party" if "party" in target_kinds else "none")
-    return f"{verb} {t(f'act.about.{stance}', lang)} {t(f'act.target.{whom}', lang)}"
-
-
-def _known_acts() -> set[str]:
-    return {f"act.{k}" for k in ("post", "reply", "quote", "repost", "like")}
-
-
 # The review service's refusals (English, for logs and the CLI) as reviewers read them.
 _REFUSALS = (("already escalated", "err.already_escalated"), ("already confirmed", "err.already_confirmed"),
              ("four-eyes", "err.four_eyes"), ("only a confirmed flag", "err.not_confirmed"),
@@ -110,11 +86,6 @@ def refusal_text(exc: Exception, lang: str = i18n.DEFAULT) -> str:
         if marker in message:
             return t(key, lang)
     return message
-
-
-def target_label(label: str) -> str:
-    """``"candidate:Name"`` -> ``"Name"``."""
-    return label.split(":", 1)[1] if ":" in label else label
 
 
 @dataclass

@@ -31,25 +31,27 @@ import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
 from monitor import i18n
 from monitor.anchoring import head_now, package_files
 from monitor.errors import ReviewError
-from monitor.evidence import TEMPLATES, card_file, ensure_card, local_time, make_private_dir, write_private
+from monitor.evidence.card import TEMPLATES, card_file, ensure_card, local_time
+from monitor.evidence.files import make_private_dir, write_private
 from monitor.i18n import t
+from monitor.letter import render_letter
 from monitor.model import region_zone, skb_category
+from monitor.settings import Settings
+from storage.db import Database
 from storage.evidence import raw_body
 from storage.intake import reports_of_flag
+from storage.review import Review
 
 # Files kept for a flag that go into the package, and the folder each goes to.
 _PACKAGE_FOLDERS = {"image": "images", "archive_png": "archive", "archive_mhtml": "archive",
                     "upload": "uploads", "upload_display": "uploads"}
-
-if TYPE_CHECKING:
-    from monitor.review import ReviewService
 
 i18n.register({
     "id": {
@@ -88,8 +90,8 @@ i18n.register({
 })
 
 
-def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str, now: datetime,
-             lang: str, reports: list[dict[str, Any]] | None = None) -> str:
+def _summary(detail: Any, reviews: list[Any], reviewer: str, now: datetime, lang: str,
+             reports: list[dict[str, Any]] | None = None) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=False,  # noqa: S701  (Markdown, not HTML)
                              undefined=jinja2.ChainableUndefined, keep_trailing_newline=True)
     env.filters["local_time"] = local_time
@@ -102,13 +104,11 @@ def _summary(svc: ReviewService, detail: Any, reviews: list[Any], reviewer: str,
         zone=region_zone(detail.account.get("region")))
 
 
-def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path | None,
-                  lang: str) -> dict[str, Any]:
-    """Write the package folder and zip; returns their paths and hashes."""
-    settings = svc.settings
+def build_package(db: Database, settings: Settings, reviews: list[Review], flag_id: int, reviewer: str,
+                  out_dir: Path | None, lang: str) -> dict[str, Any]:
+    """Write the package folder and zip of ``flag_id`` with its ``reviews``; returns paths and hashes."""
     root = settings.evidence_dir
-    detail = ensure_card(svc.db, root, settings.review, flag_id, lang)
-    reviews = svc.history(flag_id)
+    detail = ensure_card(db, root, settings.review, flag_id, lang)
     now = datetime.now(UTC)
     base = out_dir or root / "escalations"
     make_private_dir(base)
@@ -123,14 +123,14 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     else:
         raise ReviewError(f"{base / stem}: 99 packages of this second exist already; try again in a second")
     files: dict[str, bytes] = {}
-    reports = reports_of_flag(svc.db, flag_id)
+    reports = reports_of_flag(db, flag_id)
     files["ringkasan.md" if lang == "id" else "summary.md"] = _summary(
-        svc, detail, reviews, reviewer, now, lang, reports).encode("utf-8")
+        detail, reviews, reviewer, now, lang, reports).encode("utf-8")
     for role, target in (("card_html", "card.html"), ("card_png", "card.png")):
         card = card_file(detail, role, lang)
         if card is not None:
             files[target] = (root / card["path"]).read_bytes()
-    body = raw_body(svc.db, detail.raw_sha256)
+    body = raw_body(db, detail.raw_sha256)
     if body is not None:
         files["raw/response.bin"] = body
     files["raw/response.json"] = _json({"sha256": detail.raw_sha256, "purged": body is None,
@@ -148,16 +148,14 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["evidence.json"] = _json(evidence)
     files["reviews.json"] = _json([r.to_json() for r in reviews])
     # The letter lists every file above with its hash; the manifest then covers the letter too.
-    from monitor.letter import render_letter
-
-    letter = render_letter(svc, detail, reviews, reviewer, now,
+    letter = render_letter(db, settings, detail, reviews, reviewer, now,
                            {p: hashlib.sha256(b).hexdigest() for p, b in sorted(files.items())})
     for key in ("surat.html", "surat.pdf"):
         if key in letter:
             files[key] = letter[key]
     # The chain's head goes out with the package: whoever keeps it can later run
     # ``verify --head`` against the server's chain.
-    head = head_now(svc.db)
+    head = head_now(db)
     manifest: dict[str, Any] = {"flag_id": flag_id, "created_at": now.isoformat(), "created_by": reviewer,
                 "route": ["Bawaslu", "BKN", "PPK"], "algorithm": "sha256",
                 "chain_head": {"seq": head.seq, "hash": head.hash, "text": str(head)},
@@ -167,7 +165,7 @@ def build_package(svc: ReviewService, flag_id: int, reviewer: str, out_dir: Path
     files["MANIFEST.sha256"] = "".join(
         f"{v['sha256']}  {p}\n" for p, v in manifest["files"].items()).encode()
     # Timestamp tokens over the manifest (and the newest over the head) travel with it.
-    files.update(package_files(svc.db, settings, files["manifest.json"], head))
+    files.update(package_files(db, settings, files["manifest.json"], head))
     # Written under ".partial" names and renamed when complete: a crash part-way leaves a
     # name that says so, never a package that looks whole but lacks files.
     partial = base / f".{name}.partial"

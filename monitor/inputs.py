@@ -20,13 +20,13 @@ from typing import Any
 
 from monitor.errors import ConfigError, ConfigProblems
 from monitor.model import Account, Candidate, Election, Item, Party, Region, Registry
+from sources.base import platforms
 
 ROSTER_COLUMNS = ("account_id", "name", "nip", "agency", "region", "platform", "handle")
 # An optional last column: the ASN's position (jabatan), printed on escalation letters.
 ROSTER_OPTIONAL = ("position",)
 REGION_COLUMNS = ("code", "name", "level", "province")
 TIMEZONES = ("WIB", "WITA", "WIT")
-PLATFORMS = frozenset({"bluesky", "mastodon", "x"})
 LEVELS = frozenset({"national", "province", "regency", "city"})
 _NIP = re.compile(r"^\d{18}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -127,8 +127,8 @@ def _roster_account(row: dict[str, str], regions: Mapping[str, Region]) -> Accou
         raise ValueError(f"account_id {row['account_id']!r} has unsafe characters")
     if not _NIP.match(nip):
         raise ValueError(f"nip must be 18 digits, not {row['nip']!r}")
-    if row["platform"] not in PLATFORMS:
-        raise ValueError(f"platform must be one of {sorted(PLATFORMS)}, not {row['platform']!r}")
+    if row["platform"] not in platforms():
+        raise ValueError(f"platform must be one of {sorted(platforms())}, not {row['platform']!r}")
     if row["region"] not in regions:
         raise ValueError(f"unknown region code {row['region']!r}")
     return Account(row["account_id"], row["name"], nip, row["agency"], row["region"],
@@ -178,8 +178,8 @@ def _accounts(value: Any, where: str) -> dict[str, tuple[str, ...]]:
         raise ConfigError(where, "must be a table of platform = [handles]")
     out: dict[str, tuple[str, ...]] = {}
     for platform, handles in value.items():
-        if platform not in PLATFORMS:
-            raise ConfigError(f"{where}.{platform}", f"unknown platform (use {sorted(PLATFORMS)})")
+        if platform not in platforms():
+            raise ConfigError(f"{where}.{platform}", f"unknown platform (use {sorted(platforms())})")
         out[platform] = tuple(h.lstrip("@") for h in _strs(handles, f"{where}.{platform}"))
     return out
 

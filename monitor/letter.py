@@ -15,22 +15,22 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
-from monitor.desk_service import act_words, target_label
-from monitor.evidence import TEMPLATES, chromium_command
+from monitor.evidence.card import TEMPLATES
+from monitor.evidence.chromium import chromium_command
 from monitor.i18n import t
 from monitor.localtime import ZONES, in_region, zone_name
 from monitor.model import skb_category
+from monitor.settings import Settings
+from monitor.stance_words import act_words, target_label
 from storage import desk as dq
+from storage.db import Database
 from storage.evidence import FlagDetail
 from storage.review import Review
 from storage.users import get_user
-
-if TYPE_CHECKING:
-    from monitor.review import ReviewService
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
@@ -48,10 +48,10 @@ class Signer:
     note: str
 
 
-def letter_number(svc: ReviewService, flag_id: int, now: datetime) -> str:
+def letter_number(db: Database, settings: Settings, flag_id: int, now: datetime) -> str:
     """The letter number from ``[escalation] number_format`` (seq counts this year's escalations)."""
-    seq = dq.escalations_in_year(svc.db, now.year) + 1
-    fmt = svc.settings.escalation.number_format
+    seq = dq.escalations_in_year(db, now.year) + 1
+    fmt = settings.escalation.number_format
     try:
         return fmt.format(seq=seq, year=now.year, month=now.month, month_roman=ROMAN[now.month - 1],
                           flag=flag_id)
@@ -61,12 +61,12 @@ def letter_number(svc: ReviewService, flag_id: int, now: datetime) -> str:
         raise ConfigError("[escalation] number_format", f"cannot format {fmt!r}: {exc}") from exc
 
 
-def _signers(svc: ReviewService, reviews: list[Review], reviewer: str, now: datetime,
+def _signers(db: Database, reviews: list[Review], reviewer: str, now: datetime,
              region: str | None) -> list[Signer]:
     people: list[Signer] = []
     for r in [*[r for r in reviews if r.decision == "confirmed"], None]:
         who = reviewer if r is None else r.reviewer
-        user = get_user(svc.db, who)
+        user = get_user(db, who)
         people.append(Signer(user.full_name if user else who, (user.position or "-") if user else "-",
                              "diteruskan" if r is None else "dikonfirmasi",
                              in_region(now if r is None else r.decided_at, region), "" if r is None
@@ -74,15 +74,14 @@ def _signers(svc: ReviewService, reviews: list[Review], reviewer: str, now: date
     return people
 
 
-def letter_html(svc: ReviewService, detail: FlagDetail, reviews: list[Review], reviewer: str,
+def letter_html(db: Database, settings: Settings, detail: FlagDetail, reviews: list[Review], reviewer: str,
                 now: datetime, evidence: dict[str, str]) -> tuple[str, str]:
     """The letter as HTML and its number; ``evidence``: enclosed file -> SHA-256."""
     from monitor.inputs import read_positions
 
-    settings = svc.settings
     item, account = detail.item, detail.account
     region = account.get("region")
-    names = dq.target_names(svc.db, set(detail.targets))
+    names = dq.target_names(db, set(detail.targets))
     kinds = {names.get(x, "").split(":")[0] for x in detail.targets}
     candidates = [target_label(names[x]) for x in detail.targets if names.get(x, "").startswith("candidate:")]
     parties = [target_label(names[x]) for x in detail.targets if names.get(x, "").startswith("party:")]
@@ -91,7 +90,7 @@ def letter_html(svc: ReviewService, detail: FlagDetail, reviews: list[Review], r
             str(account.get("account_id") or detail.item.get("account_id") or ""), "")
     except Exception:  # the roster may have moved since; the letter still goes out
         position = ""
-    number = letter_number(svc, detail.flag_id, now)
+    number = letter_number(db, settings, detail.flag_id, now)
     office_now = now.astimezone(ZONES[zone_name(region)])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined)
@@ -104,7 +103,7 @@ def letter_html(svc: ReviewService, detail: FlagDetail, reviews: list[Review], r
         candidates=candidates, parties=parties,
         skb=t(f"category.{skb_category(str(item.get('kind')))}", "id"),
         subject=item.get("subject") or None, evidence=evidence,
-        signers=_signers(svc, reviews, reviewer, now, region))
+        signers=_signers(db, reviews, reviewer, now, region))
     return html, number
 
 
@@ -124,21 +123,21 @@ def print_pdf(html: Path, pdf: Path, exe: str, timeout: float) -> str | None:
     return None
 
 
-def render_letter(svc: ReviewService, detail: FlagDetail, reviews: list[Review], reviewer: str,
+def render_letter(db: Database, settings: Settings, detail: FlagDetail, reviews: list[Review], reviewer: str,
                   now: datetime, evidence: dict[str, str]) -> dict[str, Any]:
     """``{"surat.html": bytes, "surat.pdf": bytes?, "number": str, "error": str?}``."""
     import shutil
 
-    html, number = letter_html(svc, detail, reviews, reviewer, now, evidence)
+    html, number = letter_html(db, settings, detail, reviews, reviewer, now, evidence)
     out: dict[str, Any] = {"surat.html": html.encode("utf-8"), "number": number}
-    exe = shutil.which(svc.settings.escalation.chromium) if svc.settings.escalation.chromium else None
+    exe = shutil.which(settings.escalation.chromium) if settings.escalation.chromium else None
     if exe is None:
         out["error"] = "no Chromium: the letter is in surat.html only"
         return out
     with tempfile.TemporaryDirectory(prefix="asn-letter-") as tmp:
         src, pdf = Path(tmp) / "surat.html", Path(tmp) / "surat.pdf"
         src.write_bytes(out["surat.html"])
-        error = print_pdf(src, pdf, exe, svc.settings.review.render_timeout)
+        error = print_pdf(src, pdf, exe, settings.review.render_timeout)
         if error is None:
             out["surat.pdf"] = pdf.read_bytes()
         else:

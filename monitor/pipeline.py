@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from monitor.errors import AccountUnavailable, AsnMonitorError, ConfigError, SourceError
 from monitor.model import (
@@ -92,14 +93,20 @@ class Pipeline:
     max_pages: int = 50
     batch_size: int = 64
     evidence_files: FileFetcher | None = None
-    """Downloads a flagged item's images (monitor.evidence.ImageFetcher); None keeps none."""
+    """Downloads a flagged item's images (monitor.evidence.images.ImageFetcher); None keeps none."""
 
 
 # -- step 1: collect ---------------------------------------------------------
 
 
-def collect(source: Source, store: Store, index: AccountIndex, max_pages: int
-            ) -> Iterator[tuple[str, Page | SourceError]]:
+class Collected(NamedTuple):
+    """One step of collecting: whose pages (an account key, ``feed`` or ``reverse``) and the page or error."""
+
+    account_key: str
+    outcome: Page | SourceError
+
+
+def collect(source: Source, store: Store, index: AccountIndex, max_pages: int) -> Iterator[Collected]:
     """Pages from one source: per account, per feed, and in reverse where supported.
 
     Errors are yielded, not raised, so one failing account does not stop the others.
@@ -112,7 +119,7 @@ def collect(source: Source, store: Store, index: AccountIndex, max_pages: int
 
 
 def collect_reverse(source: Source, store: Store, index: AccountIndex, targets: list[str],
-                    max_pages: int) -> Iterator[tuple[str, Page | SourceError]]:
+                    max_pages: int) -> Iterator[Collected]:
     """Pages of likes and reposts found from the candidates' side."""
     if not isinstance(source, ReverseSource) or not targets:
         return
@@ -122,28 +129,43 @@ def collect_reverse(source: Source, store: Store, index: AccountIndex, targets: 
     yield from _bounded(source.fetch_reverse(targets, watched, cursors), "reverse", max_pages)
 
 
-def _bounded(pages: Iterator[Page], key: str, max_pages: int
-             ) -> Iterator[tuple[str, Page | SourceError]]:
+def _bounded(pages: Iterator[Page], key: str, max_pages: int) -> Iterator[Collected]:
     try:
         for n, page in enumerate(pages, start=1):
-            yield key, page
+            yield Collected(key, page)
             if n >= max_pages:
                 return
     except SourceError as exc:
-        yield key, exc
+        yield Collected(key, exc)
 
 
 # -- step 2: normalise -------------------------------------------------------
 
 
-@dataclass
-class Normalised:
-    """A page's items mapped to monitored accounts, with normalised text."""
+class MappedItem(NamedTuple):
+    """One fetched item, the monitored account it belongs to, and its text normalised for the classifier."""
 
-    items: list[tuple[Fetched, Account, str]] = field(default_factory=list)
+    fetched: Fetched
+    account: Account
+    text: str
+
+
+class FirstId(NamedTuple):
+    """A platform's stable user id, learned for an account for the first time."""
+
+    account_id: str
+    platform: str
+    platform_user_id: str
+
+
+@dataclass
+class MappedPage:
+    """A page's items mapped to monitored accounts, with what the mapping learned on the way."""
+
+    items: list[MappedItem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)
-    first_ids: list[tuple[str, str, str]] = field(default_factory=list)
+    first_ids: list[FirstId] = field(default_factory=list)
     subject_raws: list[Raw] = field(default_factory=list)
     withdrawals: list[tuple[Withdrawal, str | None]] = field(default_factory=list)
     account_changes: list[tuple[AccountChange, str | None]] = field(default_factory=list)
@@ -175,9 +197,9 @@ def _split_subject_evidence(fetched: Fetched, raws: list[Raw]) -> Fetched:
     return Fetched(replace(fetched.item, extra=extra), fetched.raw)
 
 
-def normalise(page: Page, index: AccountIndex, normaliser: Normaliser) -> Normalised:
+def normalise(page: Page, index: AccountIndex, normaliser: Normaliser) -> MappedPage:
     """Map each item to its monitored account; note renames; normalise the text."""
-    out = Normalised(skipped=list(page.skipped))
+    out = MappedPage(skipped=list(page.skipped))
     for fetched in page.items:
         fetched = _split_subject_evidence(fetched, out.subject_raws)
         item = fetched.item
@@ -188,12 +210,12 @@ def normalise(page: Page, index: AccountIndex, normaliser: Normaliser) -> Normal
         text = item.text or ""
         if item.subject and item.subject.text:
             text = f"{text}\n{item.subject.text}".strip()
-        out.items.append((fetched, account, normaliser(text)))
+        out.items.append(MappedItem(fetched, account, normaliser(text)))
     _account_notices(page, index, out)
     return out
 
 
-def _account_notices(page: Page, index: AccountIndex, out: Normalised) -> None:
+def _account_notices(page: Page, index: AccountIndex, out: MappedPage) -> None:
     """Withdrawals and account notices of a streaming page, mapped to monitored accounts.
 
     A new handle announced by the platform is a rename, like one seen on an item.
@@ -211,7 +233,7 @@ def _account_notices(page: Page, index: AccountIndex, out: Normalised) -> None:
         out.account_changes.append((c, account.account_id if account else None))
 
 
-def _resolve(item: Item, index: AccountIndex, out: Normalised) -> Account | None:
+def _resolve(item: Item, index: AccountIndex, out: MappedPage) -> Account | None:
     handle = item.actor.lower()
     if item.actor_id:
         account = index.by_id.get((item.platform, item.actor_id))
@@ -226,13 +248,13 @@ def _resolve(item: Item, index: AccountIndex, out: Normalised) -> Account | None
             return account
     account = index.by_handle.get((item.platform, handle))
     if account is not None and item.actor_id and not index.ids.get(account.key):
-        out.first_ids.append((account.account_id, item.platform, item.actor_id))
+        out.first_ids.append(FirstId(account.account_id, item.platform, item.actor_id))
         index.ids[account.key] = item.actor_id
         index.by_id[(item.platform, item.actor_id)] = account
     return account
 
 
-def _kept_subject_raws(norm: Normalised) -> list[Raw]:
+def _kept_subject_raws(norm: MappedPage) -> list[Raw]:
     """Subject responses of the items still kept after de-duplication."""
     wanted = {f.item.extra["subject_evidence"]["sha256"] for f, _, _ in norm.items
               if isinstance(f.item.extra.get("subject_evidence"), dict)}
@@ -242,12 +264,12 @@ def _kept_subject_raws(norm: Normalised) -> list[Raw]:
 # -- step 3: de-duplicate ----------------------------------------------------
 
 
-def deduplicate(norm: Normalised, store: Store) -> int:
+def deduplicate(norm: MappedPage, store: Store) -> int:
     """Drop items already stored (or repeated within the page); returns how many."""
     known = store.known_item_keys([f.item.key for f, _, _ in norm.items])
-    kept: list[tuple[Fetched, Account, str]] = []
+    kept: list[MappedItem] = []
     for entry in norm.items:
-        key = entry[0].item.key
+        key = entry.fetched.item.key
         if key in known:
             continue
         known.add(key)
@@ -278,7 +300,7 @@ def classify(items: Sequence[Item], classifier: Classifier, view: RegistryView,
 # -- step 5: snapshot evidence -----------------------------------------------
 
 
-def snapshot(norm: Normalised, results: Sequence[Result],
+def snapshot(norm: MappedPage, results: Sequence[Result],
              fetch_files: FileFetcher | None = None) -> list[Evidence]:
     """Evidence for each flagged item: the item, the account, the raw bytes' hash, its images.
 
@@ -310,42 +332,43 @@ def snapshot(norm: Normalised, results: Sequence[Result],
 # -- step 6: store -----------------------------------------------------------
 
 
-def process_page(p: Pipeline, source: Source, page: Page, run_id: int, index: AccountIndex,
+def process_page(pipeline: Pipeline, source: Source, page: Page, run_id: int, index: AccountIndex,
                  view: RegistryView) -> CycleStats:
     """Steps 2 to 6 for one page; the page is stored whole or not at all."""
-    norm = normalise(page, index, p.normalise)
-    duplicates = deduplicate(norm, p.store)
+    norm = normalise(page, index, pipeline.normalise)
+    duplicates = deduplicate(norm, pipeline.store)
     items = [f.item for f, _, _ in norm.items]
-    results = classify(items, p.classifier, view, p.batch_size)
+    results = classify(items, pipeline.classifier, view, pipeline.batch_size)
     record = PageRecord(
         run_id=run_id, source=source.name, account_key=page.account_key,
         items=[(f, a.account_id, n) for f, a, n in norm.items], results=results,
-        evidence=snapshot(norm, results, p.evidence_files), renames=norm.renames, first_ids=norm.first_ids,
+        evidence=snapshot(norm, results, pipeline.evidence_files), renames=norm.renames,
+        first_ids=norm.first_ids,
         cursor=page.cursor, duplicates=duplicates,
         skipped=[(s.where, s.reason) for s in norm.skipped],
         subject_raws=_kept_subject_raws(norm), withdrawals=norm.withdrawals,
         account_changes=norm.account_changes,
     )
-    flag_ids = p.store.save_page(record)
+    flag_ids = pipeline.store.save_page(record)
     stats = CycleStats(source.name, pages=1, seen=len(page.items), new=len(items),
                        duplicate=duplicates, skipped=len(norm.skipped), flagged=len(flag_ids))
     stats.skipped_detail.extend(f"{s.where}: {s.reason}" for s in norm.skipped)
     return stats
 
 
-def run_cycle(p: Pipeline, trigger: str = "once", stop: threading.Event | None = None,
+def run_cycle(pipeline: Pipeline, trigger: str = "once", stop: threading.Event | None = None,
               only: Sequence[str] | None = None) -> tuple[int, list[CycleStats]]:
     """One full cycle over every (or ``only`` the named) source; returns (run id, stats)."""
-    run_id = p.store.begin_run(trigger)
-    index = AccountIndex.build(p.store.current_handles(active_only=True))
-    view = p.registries(index)
+    run_id = pipeline.store.begin_run(trigger)
+    index = AccountIndex.build(pipeline.store.current_handles(active_only=True))
+    view = pipeline.registries(index)
     all_stats: list[CycleStats] = []
     status = "ok"
     try:
-        for source in p.sources:
+        for source in pipeline.sources:
             if only is not None and source.name not in only:
                 continue
-            stats = run_source(p, source, run_id, index, view, stop)
+            stats = run_source(pipeline, source, run_id, index, view, stop)
             all_stats.append(stats)
             if stats.errors and status == "ok":
                 status = "partial"
@@ -353,28 +376,29 @@ def run_cycle(p: Pipeline, trigger: str = "once", stop: threading.Event | None =
                 status = "interrupted"
                 break
     except BaseException:
-        p.store.finish_run(run_id, "failed")
+        pipeline.store.finish_run(run_id, "failed")
         raise
-    p.store.finish_run(run_id, status)
+    pipeline.store.finish_run(run_id, status)
     return run_id, all_stats
 
 
-def run_source(p: Pipeline, source: Source, run_id: int, index: AccountIndex,
+def run_source(pipeline: Pipeline, source: Source, run_id: int, index: AccountIndex,
                view: RegistryView, stop: threading.Event | None = None) -> CycleStats:
     """Collect and process every page of one source, recording errors per account."""
     total = CycleStats(source.name)
-    pages = [collect(source, p.store, index, p.max_pages),
-             collect_reverse(source, p.store, index, p.targets(source.platform), p.max_pages)]
+    store, max_pages = pipeline.store, pipeline.max_pages
+    pages = [collect(source, store, index, max_pages),
+             collect_reverse(source, store, index, pipeline.targets(source.platform), max_pages)]
     for stream in pages:
         for account_key, got in stream:
             if stop is not None and stop.is_set():
                 return total
             if isinstance(got, SourceError):
                 kind = "account_unavailable" if isinstance(got, AccountUnavailable) else type(got).__name__
-                p.store.record_error(run_id, source.name, account_key, kind, str(got))
+                pipeline.store.record_error(run_id, source.name, account_key, kind, str(got))
                 total.errors.append(f"{account_key}: {got}")
                 continue
-            _add(total, process_page(p, source, got, run_id, index, view))
+            _add(total, process_page(pipeline, source, got, run_id, index, view))
     return total
 
 

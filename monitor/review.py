@@ -21,6 +21,7 @@ from typing import Any
 
 from monitor import neardup
 from monitor.errors import ReviewError
+from monitor.escalation import build_package
 from monitor.settings import Settings
 from storage import review as q
 from storage.review import Decision, QueueFilter, QueueRow, Review, Rule
@@ -183,10 +184,9 @@ class ReviewService:
     def escalate(self, flag_id: int, reviewer: str, out_dir: Path | None = None,
                  lang: str | None = None) -> tuple[Review, dict[str, Any]]:
         """Build the escalation package, then record the escalation (rules re-checked)."""
-        from monitor.escalation import build_package
-
         self.check_escalation(flag_id)
-        package = build_package(self, flag_id, reviewer, out_dir, lang or self.settings.review.language)
+        package = build_package(self.db, self.settings, self.history(flag_id), flag_id, reviewer, out_dir,
+                                lang or self.settings.review.language)
         detail = {"package": str(package["folder"]), "zip": str(package["zip"]),
                   "zip_sha256": package["zip_sha256"], "manifest_sha256": package["manifest_sha256"],
                   "letter": str(package["letter"]) if package.get("letter") else None,

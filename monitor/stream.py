@@ -236,7 +236,7 @@ class StreamJob:
         found: list[Account] = []
         for account in self._without_did():
             try:
-                ident, _ = self.source.poll.identify(
+                ident = self.source.poll.identify(
                     account, self.pipeline.store.cursors(self.source.name, account.key))
             except SourceError as exc:
                 self.pipeline.store.record_error(run_id, self.source.name, account.key,

@@ -6,15 +6,18 @@ cursors for, and one generator method, ``fetch``. Connectors that can find
 engagement only in reverse (Mastodon, X: who liked a candidate's post) also
 implement ``fetch_reverse``.
 
-Connectors register through ``register(type_name, cls)``; the pipeline builds
-them with ``build_source``. Sources never import ``storage/``, ``classifiers/``
-or the rest of ``monitor/``.
+Connectors are found through the ``asn_monitor.sources`` entry points (see
+pyproject.toml), so a connector can live in another installed package; the pipeline
+builds them with ``build_source``. Sources never import ``storage/``,
+``classifiers/`` or the rest of ``monitor/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -95,25 +98,39 @@ class SourceType(Protocol):
         ...
 
 
-TYPES: dict[str, SourceType] = {}
+ENTRY_POINT_GROUP = "asn_monitor.sources"
 
 
-def register(cls: SourceType) -> SourceType:
-    """Make a connector class known under its ``type_name`` (usable as a decorator)."""
-    TYPES[cls.type_name] = cls
-    return cls
+@cache
+def source_types() -> dict[str, SourceType]:
+    """The connector classes installed, by ``type_name`` (the ``asn_monitor.sources`` entry points)."""
+    types: dict[str, SourceType] = {}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        cls = point.load()
+        types[cls.type_name] = cls
+    if not types:
+        raise ConfigError(ENTRY_POINT_GROUP, "no connectors are installed (run: pip install -e .)")
+    return types
+
+
+def platforms() -> frozenset[str]:
+    """The platforms a roster may name: those of the installed connectors that read accounts.
+
+    The file source reads items of any platform (its ``platform`` is ``"*"``), so it adds none.
+    """
+    named = (getattr(cls, "platform", None) for cls in source_types().values())
+    return frozenset(p for p in named if isinstance(p, str) and p != "*")
 
 
 def validate_source(name: str, raw: Mapping[str, Any], where: str) -> tuple[SourceType, SourceSettings]:
     """Validate ``[sources.<name>]`` (enabled or not); ``where`` names the settings file."""
-    import sources.connectors  # noqa: F401  (imports every connector so each registers)
-
+    types = source_types()
     type_name = raw.get("type")
-    if type_name not in TYPES:
-        known = ", ".join(sorted(TYPES))
+    if type_name not in types:
+        known = ", ".join(sorted(types))
         raise ConfigError(f"{where} [sources.{name}].type",
                           f"unknown source type {type_name!r} (known: {known})")
-    cls = TYPES[str(type_name)]
+    cls = types[str(type_name)]
     try:
         return cls, cls.Settings.model_validate(dict(raw))
     except ValidationError as exc:

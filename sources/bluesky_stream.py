@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from monitor.errors import BadItem
+from monitor.errors import BadItem, SourceError
 from monitor.model import (
     Account,
     AccountChange,
@@ -39,10 +39,12 @@ from monitor.model import (
     Skipped,
     Withdrawal,
 )
-from sources.base import SourceContext, SourceSettings, register
-from sources.bluesky import LIKE, POST, REPOST, BlueskySettings, BlueskySource
+from sources.atproto import LIKE, POST, REPOST
+from sources.base import SourceContext, SourceSettings
+from sources.bluesky import BlueskySettings, BlueskySource
 from sources.common import Identity, parse_time
 from sources.http import HttpClient
+from sources.polling import Timeline, WalkOf
 
 VERSION = "1.0.0"
 WANTED = frozenset({POST, LIKE, REPOST})
@@ -219,7 +221,6 @@ def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@register
 @dataclass
 class BlueskyStreamSource:
     """Bluesky's repository event stream for the roster, with the polling connector as fallback."""
@@ -312,10 +313,11 @@ class BlueskyStreamSource:
                 continue
             parsed.append((account, ident, rec, raw, kind, subject_uri))
         wanted = [s for *_, s in parsed if s]
-        subjects = self.poll._hydrate(wanted) if wanted and self.settings.hydrate_subjects else {}
+        subjects = self.poll.subjects.read(wanted) if wanted and self.settings.hydrate_subjects else {}
         out: list[Fetched] = []
         for account, ident, rec, raw, kind, s in parsed:
-            item = self.poll._item(account, ident, rec, kind, s, subjects.get(s or ""), None)
+            walk_of = WalkOf(account, ident, Timeline(CURSOR_KEY, self.endpoint), None)
+            item = self.poll._item(walk_of, rec, kind, s, subjects.get(s or ""))
             extra = {**item.extra, "seq": int(raw.headers["x-atproto-seq"]), "via": "firehose"}
             out.append(Fetched(replace(item, extra=extra), raw))
         return out
@@ -328,10 +330,8 @@ class BlueskyStreamSource:
 
     def _doc_handle(self, did: str | None) -> str | None:
         """The handle in the DID document, when the #identity event does not carry one."""
-        from monitor.errors import SourceError
-
         try:
-            return self.poll.did_doc(str(did), fresh=True).handle
+            return self.poll.dids.did_doc(str(did), fresh=True).handle
         except SourceError:
             return None
 

@@ -140,7 +140,7 @@ class Walk:
         return keep, Walk(seen=self.seen, top=top, next=next_token), False
 
 
-def obj(value: Any) -> dict[str, Any]:
+def as_object(value: Any) -> dict[str, Any]:
     """``value`` if it is a JSON object, else an empty one (for tolerant reading)."""
     return value if isinstance(value, dict) else {}
 

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from monitor.errors import BadItem, ConfigError
 from monitor.model import KINDS, Account, Cursor, Fetched, Item, Page, Raw, Skipped, Subject
-from sources.base import SourceContext, SourceSettings, register
+from sources.base import SourceContext, SourceSettings
 
 MAX_LINE_BYTES = 1_000_000
 HEAD_BYTES = 4096
@@ -144,7 +144,6 @@ def _head_fingerprint(path: Path, length: int) -> str:
         return hashlib.sha256(handle.read(length)).hexdigest()[:16]
 
 
-@register
 class FileSource:
     """Reads interchange JSONL files; one stream (and cursor) per file."""
 

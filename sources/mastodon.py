@@ -10,44 +10,23 @@ who favourited or boosted them.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from monitor.errors import AccountUnavailable, BadItem, RetryLater, SourceError
-from monitor.model import Account, Cursor, Fetched, Item, Kind, Page, Skipped, Subject
-from sources.base import SourceContext, SourceSettings, register
-from sources.common import (
-    IDENTITY_STREAM,
-    Identity,
-    Walk,
-    engagement,
-    identity_of,
-    newer_snowflake,
-    normal_handle,
-    obj,
-    older_than,
-    parse_time,
-    per_target,
-    renamed,
-    scan_cursor,
-    scan_done,
-    token_from,
-)
-from sources.http import BadResponse, HttpClient, HttpSettings, NotFound, Response
+from monitor.model import Account, Item, Kind, Skipped, Subject
+from sources.base import SourceContext, SourceSettings
+from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
+from sources.formats import html_to_text, next_link_param
+from sources.http import BadResponse, HttpClient, HttpSettings, Response
+from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
+from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
 
 VERSION = "1.0.0"  # the connector's version, recorded with every raw response
-REVERSE_STREAM = "reverse"  # the one stream of a reverse target's account_key
-# Who-lists of a status: (endpoint, kind of item, prefix of the synthesised item id).
-_LISTS: tuple[tuple[str, Kind, str], ...] = (
-    ("favourited_by", "like", "fav"),
-    ("reblogged_by", "repost", "boost"),
-)
 
 
 class MastodonSettings(HttpSettings):
@@ -61,69 +40,35 @@ class MastodonSettings(HttpSettings):
     reverse_posts: int = Field(20, ge=1, le=40)  # recent statuses per target checked in reverse
 
 
-class _Text(HTMLParser):
-    """Mastodon status HTML as plain text: paragraphs and line breaks kept, tags dropped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of a status's HTML ``content``."""
-    parser = _Text()
-    parser.feed(html or "")
-    parser.close()
-    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
-
-
 def next_max_id(link: str | None) -> str | None:
-    """The ``max_id`` of the ``rel="next"`` URL in a ``Link`` header."""
-    for part in (link or "").split(","):
-        m = re.match(r'\s*<([^>]*)>\s*;\s*rel="?next"?', part)
-        if m:
-            values = parse_qs(urlsplit(m.group(1)).query).get("max_id")
-            return values[0] if values else None
-    return None
+    """The ``max_id`` of the next page in a ``Link`` header."""
+    return next_link_param(link, "max_id")
 
 
-@register
 @dataclass
-class MastodonSource:
+class MastodonSource(PollingSource, ReverseScan):
     """Reads one Mastodon instance: monitored accounts' statuses, and favourites in reverse."""
 
     type_name: ClassVar[str] = "mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
+    platform: ClassVar[str] = "mastodon"
+    version: ClassVar[str] = VERSION
+    timeline_streams: ClassVar[tuple[str, ...]] = ("statuses",)
+    who_lists: ClassVar[tuple[WhoList, ...]] = (
+        WhoList("favourited_by", "like", "fav"),
+        WhoList("reblogged_by", "repost", "boost"),
+    )
 
     name: str
     settings: MastodonSettings
     http: HttpClient
     token: str | None = None
-    platform: str = "mastodon"
-    version: str = VERSION
 
     @classmethod
     def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> MastodonSource:
         """Build the connector; the token (if any) is read from ``ctx.env[token_env]``."""
         token = token_from(ctx.env, name, settings.token_env) if settings.token_env else None
         return cls(name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool (it reopens on next use)."""
-        self.http.close()
-
-    def streams(self) -> list[str]:
-        """``identity`` and ``statuses``."""
-        return ["identity", "statuses"]
 
     @property
     def domain(self) -> str:
@@ -135,10 +80,6 @@ class MastodonSource:
         acct = acct.lstrip("@")
         return acct if "@" in acct else f"{acct}@{self.domain}"
 
-    def _get(self, path: str, params: Any = None) -> Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        return self.http.get(f"{self.settings.base_url.rstrip('/')}{path}", params, headers=headers)
-
     # -- identity ----------------------------------------------------------------------
 
     def lookup(self, handle: str) -> dict[str, Any]:
@@ -146,95 +87,69 @@ class MastodonSource:
         acct = normal_handle(handle)
         if acct.endswith("@" + self.domain):
             acct = acct[: -len(self.domain) - 1]
-        data = self._get("/api/v1/accounts/lookup", {"acct": acct}).json()
+        data = self.get(self.api_url("/api/v1/accounts/lookup"), {"acct": acct}).json()
         return _account_entity(data, handle)
 
-    def identify(self, account: Account, cursors: Mapping[str, Cursor]) -> Identity:
-        """The account's id and current handle, pinned id first."""
-        stored = identity_of(cursors)
-        if stored is not None and stored.pinned_for(account.handle):
-            resp = self._get(f"/api/v1/accounts/{stored.id}")
-            entity = _account_entity(resp.json(), account.handle)
-        else:
-            entity = self.lookup(account.handle)
+    def account_by_id(self, account_id: str, roster_handle: str) -> Found:
+        """``/api/v1/accounts/:id``."""
+        return self._found(_account_entity(self.get(self.api_url(f"/api/v1/accounts/{account_id}")).json(),
+                                           roster_handle), roster_handle)
+
+    def account_by_handle(self, handle: str) -> Found:
+        """``/api/v1/accounts/lookup``."""
+        return self._found(self.lookup(handle), handle)
+
+    def _found(self, entity: dict[str, Any], roster_handle: str) -> Found:
         if entity.get("suspended"):
-            raise AccountUnavailable(f"{account.handle}: suspended")
-        current = self.full_acct(str(entity["acct"]))
-        # Keep the roster's spelling when it names the same account, so no false rename shows.
-        if normal_handle(account.handle) in (
-            normal_handle(current),
-            normal_handle(str(entity["acct"])),
-        ):
-            current = account.handle.lstrip("@")
-        return Identity(str(entity["id"]), current, account.handle)
+            raise AccountUnavailable(f"{roster_handle}: suspended")
+        return Found(str(entity["id"]), self.full_acct(str(entity["acct"])), (str(entity["acct"]),))
 
     # -- the account's own statuses ----------------------------------------------------
 
-    def fetch(self, account: Account, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        """An identity page, then pages of new statuses, newest first."""
-        ident = self.identify(account, cursors)
-        yield Page(account.key, cursor=ident.cursor())
-        change = renamed(cursors.get(IDENTITY_STREAM), ident.cursor())
-        renamed_from = change[0] if change else None
-        state = Walk.decode(cursors.get("statuses"))
-        horizon = self.settings.horizon()
-        while True:
-            params: dict[str, Any] = {"limit": self.settings.page_size}
-            if state.next:
-                params["max_id"] = state.next
-            if state.seen:
-                params["since_id"] = state.seen
-            resp = self._get(f"/api/v1/accounts/{ident.id}/statuses", params)
-            data = resp.json()
-            if not isinstance(data, list):
-                raise BadResponse(f"{resp.url}: not a list of statuses")
-            good = [s for s in data if isinstance(s, dict) and isinstance(s.get("id"), str)]
-            skipped = [
-                Skipped(f"{resp.url} [{i}]", "not a status") for i, s in enumerate(data) if s not in good
-            ]
-            token = next_max_id(resp.headers.get("link"))
-            if token is not None and token == state.next:
-                raise BadResponse(f"{resp.url}: Link next did not move")
-            old = [older_than(parse_time(s.get("created_at")), horizon) for s in good]
-            keep, after, done = state.step([s["id"] for s in good], token, newer_snowflake, old)
-            items: list[Fetched] = []
-            raw = resp.raw()
-            for st in good[:keep]:
-                try:
-                    item = self._item(account, ident, st, resp, renamed_from)
-                except BadItem as exc:
-                    skipped.append(Skipped(exc.where, exc.what))
-                    continue
-                items.append(Fetched(item, raw))
-            yield Page(account.key, items, skipped, Cursor("statuses", after.encode()))
-            if done:
-                return
-            state = after
+    def timelines(self, identity: Identity) -> list[Timeline]:
+        """The account's statuses (boosts and replies included)."""
+        return [Timeline("statuses", self.api_url(f"/api/v1/accounts/{identity.id}/statuses"))]
 
-    def _item(
-        self,
-        account: Account,
-        ident: Identity,
-        st: dict[str, Any],
-        resp: Response,
-        renamed_from: str | None,
-    ) -> Item:
-        where = f"{resp.url} status {st.get('id')}"
-        if str(obj(st.get("account")).get("id")) != ident.id:
+    def get_url_params(self, walk_of: WalkOf, walk: Walk) -> dict[str, Any]:
+        """A page below ``max_id`` (the walk's token) and above ``since_id`` (its ``seen``)."""
+        params: dict[str, Any] = {"limit": self.settings.page_size}
+        if walk.next:
+            params["max_id"] = walk.next
+        if walk.seen:
+            params["since_id"] = walk.seen
+        return params
+
+    def parse_response(self, response: Response, walk: Walk) -> ParsedPage:
+        """The statuses of a page; the next page is the ``Link`` header's ``rel="next"``."""
+        data = response.json()
+        if not isinstance(data, list):
+            raise BadResponse(f"{response.url}: not a list of statuses")
+        records, skipped = [], []
+        for i, st in enumerate(data):
+            if isinstance(st, dict) and isinstance(st.get("id"), str):
+                records.append(Record(st["id"], parse_time(st.get("created_at")), st))
+            else:
+                skipped.append(Skipped(f"{response.url} [{i}]", "not a status"))
+        return ParsedPage(records, skipped, next_max_id(response.headers.get("link")))
+
+    def make_item(self, walk_of: WalkOf, record: Record, response: Response) -> Item:
+        """A post, reply, quote or boost of the account."""
+        st, ident = record.data, walk_of.identity
+        where = f"{response.url} status {st.get('id')}"
+        if str(as_object(st.get("account")).get("id")) != ident.id:
             # Evidence must be the account's own status, whatever the server mixed in.
             raise BadItem(where, f"not a status of account {ident.id}")
-        created = parse_time(st.get("created_at"))
-        if created is None:
+        if record.created_at is None:
             raise BadItem(where, "no valid created_at")
         extra: dict[str, Any] = {
             "uri": st.get("uri"),
             "visibility": st.get("visibility"),
             "language": st.get("language"),
-            "roster_handle": account.handle,
-            "account_key": account.key,
+            "roster_handle": walk_of.account.handle,
+            "account_key": walk_of.account.key,
         }
-        if renamed_from:
-            extra["previous_handle"] = renamed_from
+        if walk_of.renamed_from:
+            extra["previous_handle"] = walk_of.renamed_from
         kind: Kind = "post"
         subject = None
         text: str | None = html_to_text(str(st.get("content") or ""))
@@ -255,7 +170,7 @@ class MastodonSource:
             kind=kind,
             actor=ident.handle,
             actor_id=ident.id,
-            created_at=created,
+            created_at=record.created_at,
             text=text,
             url=st.get("url") or st.get("uri"),
             subject=subject,
@@ -263,7 +178,7 @@ class MastodonSource:
         )
 
     def _subject(self, st: dict[str, Any]) -> Subject:
-        acc = obj(st.get("account"))
+        acc = as_object(st.get("account"))
         return Subject(
             id=str(st.get("id")),
             author=self.full_acct(str(acc.get("acct") or acc.get("id") or "")),
@@ -283,7 +198,7 @@ class MastodonSource:
         extra["subject_author_id"] = author_id
         if self.settings.fetch_reply_parents:
             try:
-                resp = self._get(f"/api/v1/statuses/{parent_id}")
+                resp = self.get(self.api_url(f"/api/v1/statuses/{parent_id}"))
                 parent = resp.json()
                 if isinstance(parent, dict):
                     extra["subject_evidence"] = resp.evidence()
@@ -296,89 +211,42 @@ class MastodonSource:
 
     # -- reverse: who favourited or boosted the candidates' statuses -------------------
 
-    def fetch_reverse(
-        self,
-        targets: Sequence[str],
-        watched: Sequence[Account],
-        cursors: Mapping[str, Mapping[str, Cursor]],
-    ) -> Iterator[Page]:
-        """Pages of likes and boosts by ``watched`` accounts on ``targets``' recent statuses.
-
-        Each target is scanned in full every cycle (favourites keep arriving on old statuses);
-        the ``reverse`` cursor lists the statuses already done in an unfinished scan, so a
-        crash resumes after them. Items are re-found every cycle and rely on de-duplication
-        by ``Item.key``.
-        """
-        index = {normal_handle(self.full_acct(a.handle)): a for a in watched if a.platform == self.platform}
-        yield from per_target(self.platform, targets, lambda target, key: self._reverse_target(
-            target, key, index, cursors.get(key, {})))
-
-    def _reverse_target(
-        self, target: str, key: str, index: dict[str, Account], cursors: Mapping[str, Cursor]
-    ) -> Iterator[Page]:
-        done = scan_done(cursors.get(REVERSE_STREAM))
+    def recent_posts(self, target: str) -> tuple[list[TargetPost], dict[str, Any]]:
+        """The target's recent statuses (boosts left out)."""
         entity = self.lookup(target)
-        resp = self._get(
-            f"/api/v1/accounts/{entity['id']}/statuses",
+        resp = self.get(
+            self.api_url(f"/api/v1/accounts/{entity['id']}/statuses"),
             {"limit": min(40, max(1, self.settings.reverse_posts)), "exclude_reblogs": "true"},
         )
         statuses = resp.json()
         if not isinstance(statuses, list):
             raise BadResponse(f"{resp.url}: not a list of statuses")
         statuses = [s for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
-        statuses = statuses[: self.settings.reverse_posts]
-        evidence = resp.evidence()
-        for st in statuses:
-            if st["id"] in done:
-                continue
-            subject = self._subject(st)
-            for path, kind, prefix in _LISTS:
-                yield from self._who(key, st, subject, evidence, path, kind, prefix, index)
-            done.append(st["id"])
-            # The last status closes the scan: the next cycle starts a fresh one.
-            yield Page(key, cursor=scan_cursor(REVERSE_STREAM, done, finished=st is statuses[-1]))
+        posts = [TargetPost(st["id"], self._subject(st)) for st in statuses[: self.settings.reverse_posts]]
+        return posts, resp.evidence()
 
-    def _who(
-        self,
-        key: str,
-        st: dict[str, Any],
-        subject: Subject,
-        evidence: dict[str, Any],
-        path: str,
-        kind: Kind,
-        prefix: str,
-        index: dict[str, Account],
-    ) -> Iterator[Page]:
-        max_id: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 80}
-            if max_id:
-                params["max_id"] = max_id
-            try:
-                resp = self._get(f"/api/v1/statuses/{st['id']}/{path}", params)
-            except NotFound:
-                return  # deleted since the status list was read
-            people = resp.json()
-            if not isinstance(people, list):
-                raise BadResponse(f"{resp.url}: not a list of accounts")
-            items = []
-            for acc in people:
-                # Without its id an act cannot get a stable item id (de-duplication): skip it.
-                if not isinstance(acc, dict) or not acc.get("acct") or not isinstance(acc.get("id"), str):
-                    continue
-                roster = index.get(normal_handle(self.full_acct(str(acc["acct"]))))
-                if roster is None:
-                    continue
-                items.append(engagement(
-                    self.platform, f"{prefix}:{st['id']}:{acc['id']}", kind,
-                    roster.handle.lstrip("@"), str(acc["id"]),
-                    roster, subject, evidence, path, resp.fetched_at, resp.raw()))
-            if items:
-                yield Page(key, items)
-            nxt = next_max_id(resp.headers.get("link"))
-            if not nxt or nxt == max_id or not people:
-                return
-            max_id = nxt
+    def watcher_index(self, watched: Sequence[Account]) -> WatcherIndex:
+        """Matches by the full ``user@domain`` handle."""
+        index = {normal_handle(self.full_acct(a.handle)): a for a in watched}
+        return lambda person: index.get(normal_handle(self.full_acct(person.handle)))
+
+    def who_url(self, post_id: str, who: WhoList) -> str:
+        """``/api/v1/statuses/:id/favourited_by`` or ``/reblogged_by``."""
+        return self.api_url(f"/api/v1/statuses/{post_id}/{who.path}")
+
+    def who_params(self, token: str | None) -> dict[str, Any]:
+        """80 accounts a page, below ``max_id``."""
+        return {"limit": 80, **({"max_id": token} if token else {})}
+
+    def parse_people(self, response: Response) -> tuple[list[Any], list[Person], str | None]:
+        """The accounts of a who-list page; the next page is the ``Link`` header's ``rel="next"``."""
+        entries = response.json()
+        if not isinstance(entries, list):
+            raise BadResponse(f"{response.url}: not a list of accounts")
+        # Without its id an act cannot get a stable item id (de-duplication): skip it.
+        people = [Person(acc["id"], str(acc["acct"])) for acc in entries
+                  if isinstance(acc, dict) and acc.get("acct") and isinstance(acc.get("id"), str)]
+        return entries, people, next_max_id(response.headers.get("link"))
 
 
 def _account_entity(data: Any, handle: str) -> dict[str, Any]:

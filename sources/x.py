@@ -12,49 +12,26 @@ The bearer token is read from the environment variable named by ``token_env``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from monitor.errors import AccountUnavailable, BadItem
-from monitor.model import Account, Cursor, Fetched, Item, Kind, Page, Skipped, Subject
-from sources.base import SourceContext, SourceSettings, register
-from sources.common import (
-    IDENTITY_STREAM,
-    Identity,
-    Walk,
-    engagement,
-    identity_of,
-    newer_snowflake,
-    normal_handle,
-    obj,
-    older_than,
-    parse_time,
-    per_target,
-    renamed,
-    scan_cursor,
-    scan_done,
-    token_from,
-)
-from sources.http import (
-    BadResponse,
-    HttpClient,
-    HttpSettings,
-    NotFound,
-    RequestRejected,
-    Response,
-)
+from monitor.model import Account, Cursor, Item, Kind, Skipped, Subject
+from sources.base import SourceContext, SourceSettings
+from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
+from sources.formats import by_id, listed
+from sources.http import BadResponse, HttpClient, HttpSettings, Response
+from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
+from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
 
 VERSION = "1.0.0"  # the connector's version, recorded with every raw response
-REVERSE_STREAM = "reverse"
-# Who-lists of a post: (endpoint, kind of item, prefix of the synthesised item id).
-_LISTS: tuple[tuple[str, Kind, str], ...] = (
-    ("liking_users", "like", "like"),
-    ("retweeted_by", "repost", "retweet"),
-)
 _TWEET_FIELDS = "created_at,author_id,referenced_tweets,conversation_id,in_reply_to_user_id,lang,entities"
+# How a referenced tweet's type makes the referring tweet's kind, the first found winning.
+_REF_KINDS: tuple[tuple[str, Kind], ...] = (
+    ("retweeted", "repost"), ("replied_to", "reply"), ("quoted", "quote"))
 _EXPANSIONS = "referenced_tweets.id,referenced_tweets.id.author_id,in_reply_to_user_id"
 
 
@@ -68,20 +45,25 @@ class XSettings(HttpSettings):
     reverse_posts: int = Field(10, ge=5, le=100)  # recent posts per target checked in reverse
 
 
-@register
 @dataclass
-class XSource:
+class XSource(PollingSource, ReverseScan):
     """Reads X accounts' timelines, and likes and retweets of candidates' posts in reverse."""
 
     type_name: ClassVar[str] = "x"
     Settings: ClassVar[type[SourceSettings]] = XSettings
+    platform: ClassVar[str] = "x"
+    version: ClassVar[str] = VERSION
+    restart_on_rejected_token: ClassVar[bool] = True
+    timeline_streams: ClassVar[tuple[str, ...]] = ("tweets",)
+    who_lists: ClassVar[tuple[WhoList, ...]] = (
+        WhoList("liking_users", "like", "like"),
+        WhoList("retweeted_by", "repost", "retweet"),
+    )
 
     name: str
     settings: XSettings
     http: HttpClient
     token: str
-    platform: str = "x"
-    version: str = VERSION
     # Account.key -> user id seen by fetch(), so reverse matches survive a rename.
     known_ids: dict[str, str] = field(default_factory=dict)
 
@@ -90,21 +72,6 @@ class XSource:
         """Build the connector; ``ConfigError`` when the token variable is not set."""
         token = token_from(ctx.env, name, settings.token_env)
         return cls(name, settings, HttpClient(f"x:{name}", VERSION, ctx, settings.policy()), token)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool (it reopens on next use)."""
-        self.http.close()
-
-    def streams(self) -> list[str]:
-        """``identity`` and ``tweets``."""
-        return ["identity", "tweets"]
-
-    def _get(self, path: str, params: Any = None) -> Response:
-        return self.http.get(
-            f"{self.settings.base_url.rstrip('/')}{path}",
-            params,
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
 
     def _user(self, resp: Response, what: str) -> dict[str, Any]:
         data = resp.json()
@@ -124,269 +91,166 @@ class XSource:
     def lookup(self, username: str) -> dict[str, Any]:
         """The user object of ``username``."""
         name = normal_handle(username)
-        resp = self._get(f"/2/users/by/username/{name}", {"user.fields": "protected,created_at"})
+        resp = self.get(self.api_url(f"/2/users/by/username/{name}"), {"user.fields": "protected,created_at"})
         return self._user(resp, username)
 
+    def account_by_id(self, account_id: str, roster_handle: str) -> Found:
+        """``/2/users/:id``."""
+        user = self._user(self.get(self.api_url(f"/2/users/{account_id}"), {"user.fields": "protected"}),
+                          roster_handle)
+        return Found(str(user["id"]), str(user.get("username") or ""))
+
+    def account_by_handle(self, handle: str) -> Found:
+        """``/2/users/by/username/:username``."""
+        user = self.lookup(handle)
+        return Found(str(user["id"]), str(user.get("username") or ""))
+
     def identify(self, account: Account, cursors: Mapping[str, Cursor]) -> Identity:
-        """The account's user id and current username, pinned id first."""
-        stored = identity_of(cursors)
-        if stored is not None and stored.pinned_for(account.handle):
-            user = self._user(
-                self._get(f"/2/users/{stored.id}", {"user.fields": "protected"}), account.handle
-            )
-        else:
-            user = self.lookup(account.handle)
-        handle = str(user.get("username") or "")
-        if normal_handle(handle) == normal_handle(account.handle):
-            handle = account.handle.lstrip("@")  # the roster's spelling, so no false rename
-        self.known_ids[account.key] = str(user["id"])
-        return Identity(str(user["id"]), handle, account.handle)
+        """The account's user id and username; the id is kept for the reverse scan's matching."""
+        identity = super().identify(account, cursors)
+        self.known_ids[account.key] = identity.id
+        return identity
 
     # -- the account's timeline --------------------------------------------------------
 
-    def fetch(self, account: Account, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
-        """An identity page, then pages of new tweets, newest first."""
-        ident = self.identify(account, cursors)
-        yield Page(account.key, cursor=ident.cursor())
-        change = renamed(cursors.get(IDENTITY_STREAM), ident.cursor())
-        renamed_from = change[0] if change else None
-        state = Walk.decode(cursors.get("tweets"))
-        horizon = self.settings.horizon()
-        while True:
-            params: dict[str, Any] = {
-                "max_results": self.settings.page_size,
-                "tweet.fields": _TWEET_FIELDS,
-                "expansions": _EXPANSIONS,
-                "user.fields": "username",
-            }
-            if state.seen:
-                params["since_id"] = state.seen
-            if state.next:
-                params["pagination_token"] = state.next
-            try:
-                resp = self._get(f"/2/users/{ident.id}/tweets", params)
-            except RequestRejected:
-                if not state.next:
-                    raise
-                # A stored pagination token X no longer accepts: walk again from the newest
-                # post down to ``seen``; what is read twice is dropped by its key.
-                state = Walk(seen=state.seen)
-                continue
-            data = resp.json()
-            if not isinstance(data, dict):
-                raise BadResponse(f"{resp.url}: not an object")
-            tweets = data.get("data") or []
-            meta = obj(data.get("meta"))
-            if not isinstance(tweets, list):
-                raise BadResponse(f"{resp.url}: data is not a list")
-            good = [t for t in tweets if isinstance(t, dict) and isinstance(t.get("id"), str)]
-            skipped = [
-                Skipped(f"{resp.url} data[{i}]", "not a tweet") for i, t in enumerate(tweets) if t not in good
-            ]
-            token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
-            if token is not None and token == state.next:
-                raise BadResponse(f"{resp.url}: next_token did not move")
-            old = [older_than(parse_time(t.get("created_at")), horizon) for t in good]
-            keep, after, done = state.step([t["id"] for t in good], token, newer_snowflake, old)
-            includes = obj(data.get("includes"))
-            users = _by_id(includes.get("users"))
-            refs = _by_id(includes.get("tweets"))
-            raw = resp.raw()
-            items: list[Fetched] = []
-            for tw in good[:keep]:
-                try:
-                    items.append(
-                        Fetched(self._item(account, ident, tw, users, refs, resp, renamed_from), raw)
-                    )
-                except BadItem as exc:
-                    skipped.append(Skipped(exc.where, exc.what))
-            yield Page(account.key, items, skipped, Cursor("tweets", after.encode()))
-            if done:
-                return
-            state = after
+    def timelines(self, identity: Identity) -> list[Timeline]:
+        """The user's tweets, retweets and replies."""
+        return [Timeline("tweets", self.api_url(f"/2/users/{identity.id}/tweets"))]
 
-    def _item(
-        self,
-        account: Account,
-        ident: Identity,
-        tw: dict[str, Any],
-        users: dict[str, Any],
-        refs: dict[str, Any],
-        resp: Response,
-        renamed_from: str | None,
-    ) -> Item:
+    def get_url_params(self, walk_of: WalkOf, walk: Walk) -> dict[str, Any]:
+        """A page of tweets with the referenced tweets and their authors expanded."""
+        params: dict[str, Any] = {
+            "max_results": self.settings.page_size,
+            "tweet.fields": _TWEET_FIELDS,
+            "expansions": _EXPANSIONS,
+            "user.fields": "username",
+        }
+        if walk.seen:
+            params["since_id"] = walk.seen
+        if walk.next:
+            params["pagination_token"] = walk.next
+        return params
+
+    def parse_response(self, response: Response, walk: Walk) -> ParsedPage:
+        """The tweets of a page and ``meta.next_token``."""
+        data = response.json()
+        if not isinstance(data, dict):
+            raise BadResponse(f"{response.url}: not an object")
+        tweets = data.get("data") or []
+        if not isinstance(tweets, list):
+            raise BadResponse(f"{response.url}: data is not a list")
+        includes = as_object(data.get("includes"))
+        records, skipped = [], []
+        for i, tw in enumerate(tweets):
+            if isinstance(tw, dict) and isinstance(tw.get("id"), str):
+                records.append(Record(tw["id"], parse_time(tw.get("created_at")), tw, includes))
+            else:
+                skipped.append(Skipped(f"{response.url} data[{i}]", "not a tweet"))
+        token = as_object(data.get("meta")).get("next_token")
+        return ParsedPage(records, skipped, token if isinstance(token, str) else None)
+
+    def make_item(self, walk_of: WalkOf, record: Record, response: Response) -> Item:
+        """A post, reply, quote or retweet of the account."""
+        tw, ident = record.data, walk_of.identity
         if str(tw.get("author_id")) != ident.id:
             # Evidence must be the account's own post, whatever the server mixed in.
-            raise BadItem(f"{resp.url} tweet {tw['id']}", f"not a post of user {ident.id}")
-        created = parse_time(tw.get("created_at"))
-        if created is None:
-            raise BadItem(f"{resp.url} tweet {tw['id']}", "no valid created_at")
-        by_type = {
-            r.get("type"): str(r.get("id")) for r in tw.get("referenced_tweets") or [] if isinstance(r, dict)
-        }
-        kind: Kind = "post"
-        ref_id = None
-        ref_kinds: tuple[tuple[str, Kind], ...] = (
-            ("retweeted", "repost"),
-            ("replied_to", "reply"),
-            ("quoted", "quote"),
-        )
-        for ref_type, ref_kind in ref_kinds:
-            if ref_type in by_type:
-                kind, ref_id = ref_kind, by_type[ref_type]
-                break
+            raise BadItem(f"{response.url} tweet {tw['id']}", f"not a post of user {ident.id}")
+        if record.created_at is None:
+            raise BadItem(f"{response.url} tweet {tw['id']}", "no valid created_at")
+        kind, ref_id = _kind_of(tw)
         extra: dict[str, Any] = {
             "lang": tw.get("lang"),
             "conversation_id": tw.get("conversation_id"),
-            "roster_handle": account.handle,
-            "account_key": account.key,
+            "roster_handle": walk_of.account.handle,
+            "account_key": walk_of.account.key,
         }
-        if renamed_from:
-            extra["previous_handle"] = renamed_from
+        if walk_of.renamed_from:
+            extra["previous_handle"] = walk_of.renamed_from
         subject = None
         if ref_id is not None:
-            ref = refs.get(ref_id, {})
-            author_id = str(ref.get("author_id") or tw.get("in_reply_to_user_id") or "")
-            author = (users.get(author_id) or {}).get("username") or author_id
-            extra["subject_author_id"] = author_id
-            if not ref:
-                extra["subject_error"] = "referenced tweet not included (deleted or not visible)"
-            subject = Subject(ref_id, str(author), ref.get("text"), self._web(str(author) or "i", ref_id))
-        text = None if kind == "repost" else tw.get("text")
+            subject = self._subject(tw, ref_id, record.page_context, extra)
         return Item(
             platform=self.platform,
             id=tw["id"],
             kind=kind,
             actor=ident.handle,
             actor_id=ident.id,
-            created_at=created,
-            text=text,
-            url=self._web(ident.handle, tw["id"]),
+            created_at=record.created_at,
+            text=None if kind == "repost" else tw.get("text"),
+            url=self.tweet_url(ident.handle, tw["id"]),
             subject=subject,
             extra=extra,
         )
 
-    def _web(self, username: str, tweet_id: str) -> str:
+    def _subject(
+        self, tw: dict[str, Any], ref_id: str, included: Mapping[str, Any], extra: dict[str, Any]
+    ) -> Subject:
+        ref = by_id(included.get("tweets")).get(ref_id, {})
+        author_id = str(ref.get("author_id") or tw.get("in_reply_to_user_id") or "")
+        author = (by_id(included.get("users")).get(author_id) or {}).get("username") or author_id
+        extra["subject_author_id"] = author_id
+        if not ref:
+            extra["subject_error"] = "referenced tweet not included (deleted or not visible)"
+        return Subject(ref_id, str(author), ref.get("text"), self.tweet_url(str(author) or "i", ref_id))
+
+    def tweet_url(self, username: str, tweet_id: str) -> str:
+        """The web address people open to see a tweet."""
         return f"{self.settings.web_url.rstrip('/')}/{username}/status/{tweet_id}"
 
     # -- reverse: who liked or retweeted the candidates' posts -------------------------
 
-    def fetch_reverse(
-        self,
-        targets: Sequence[str],
-        watched: Sequence[Account],
-        cursors: Mapping[str, Mapping[str, Cursor]],
-    ) -> Iterator[Page]:
-        """Pages of likes and retweets by ``watched`` accounts on ``targets``' recent posts.
-
-        Every cycle rescans each target's recent posts; the ``reverse`` cursor lists the
-        posts already done in an unfinished scan. Items rely on de-duplication by key.
-        """
-        mine = [a for a in watched if a.platform == self.platform]
-        by_id = {self.known_ids[a.key]: a for a in mine if a.key in self.known_ids}
-        by_name = {normal_handle(a.handle): a for a in mine}
-        yield from per_target(self.platform, targets, lambda target, key: self._reverse_target(
-            target, key, by_id, by_name, cursors.get(key, {})))
-
-    def _reverse_target(
-        self,
-        target: str,
-        key: str,
-        by_id: dict[str, Account],
-        by_name: dict[str, Account],
-        cursors: Mapping[str, Cursor],
-    ) -> Iterator[Page]:
-        done = scan_done(cursors.get(REVERSE_STREAM))
+    def recent_posts(self, target: str) -> tuple[list[TargetPost], dict[str, Any]]:
+        """The target's recent tweets (retweets left out)."""
         user = self.lookup(target)
-        resp = self._get(
-            f"/2/users/{user['id']}/tweets",
-            {
-                "max_results": self.settings.reverse_posts,
-                "exclude": "retweets",
-                "tweet.fields": "created_at,author_id",
-            },
+        resp = self.get(
+            self.api_url(f"/2/users/{user['id']}/tweets"),
+            {"max_results": self.settings.reverse_posts, "exclude": "retweets",
+             "tweet.fields": "created_at,author_id"},
         )
-        tweets = _listed(resp.json(), "data", resp.url)
-        tweets = [t for t in tweets if isinstance(t, dict) and isinstance(t.get("id"), str)]
-        evidence = resp.evidence()
+        tweets = [t for t in listed(resp.json(), "data", resp.url)
+                  if isinstance(t, dict) and isinstance(t.get("id"), str)]
         username = str(user.get("username") or target)
-        for tw in tweets:
-            if tw["id"] in done:
-                continue
-            subject = Subject(tw["id"], username, tw.get("text"), self._web(username, tw["id"]))
-            for path, kind, prefix in _LISTS:
-                yield from self._who(key, tw["id"], subject, evidence, path, kind, prefix, by_id, by_name)
-            done.append(tw["id"])
-            yield Page(key, cursor=scan_cursor(REVERSE_STREAM, done, finished=tw is tweets[-1]))
+        posts = [
+            TargetPost(t["id"], Subject(t["id"], username, t.get("text"), self.tweet_url(username, t["id"])))
+            for t in tweets
+        ]
+        return posts, resp.evidence()
 
-    def _who(
-        self,
-        key: str,
-        tweet_id: str,
-        subject: Subject,
-        evidence: dict[str, Any],
-        path: str,
-        kind: Kind,
-        prefix: str,
-        by_id: dict[str, Account],
-        by_name: dict[str, Account],
-    ) -> Iterator[Page]:
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"max_results": 100}
-            if token:
-                params["pagination_token"] = token
-            try:
-                resp = self._get(f"/2/tweets/{tweet_id}/{path}", params)
-            except NotFound:
-                return
-            data = resp.json()
-            items = []
-            for u in _listed(data, "data", resp.url):
-                if not isinstance(u, dict) or not u.get("id"):
-                    continue
-                roster = by_id.get(str(u["id"])) or by_name.get(normal_handle(str(u.get("username") or "")))
-                if roster is None:
-                    continue
-                items.append(engagement(
-                    self.platform, f"{prefix}:{tweet_id}:{u['id']}", kind,
-                    _spelling(str(u.get("username") or ""), roster), str(u["id"]),
-                    roster, subject, evidence, path, resp.fetched_at, resp.raw()))
-            if items:
-                yield Page(key, items)
-            meta = obj(data.get("meta"))
-            nxt = meta.get("next_token")
-            if not isinstance(nxt, str) or nxt == token:
-                return
-            token = nxt
+    def watcher_index(self, watched: Sequence[Account]) -> WatcherIndex:
+        """Matches by the user id ``fetch`` saw (survives renames), else by username."""
+        by_id = {self.known_ids[a.key]: a for a in watched if a.key in self.known_ids}
+        by_name = {normal_handle(a.handle): a for a in watched}
+        return lambda person: by_id.get(person.id) or by_name.get(normal_handle(person.handle))
+
+    def who_url(self, post_id: str, who: WhoList) -> str:
+        """``/2/tweets/:id/liking_users`` or ``/retweeted_by``."""
+        return self.api_url(f"/2/tweets/{post_id}/{who.path}")
+
+    def who_params(self, token: str | None) -> dict[str, Any]:
+        """100 users a page."""
+        return {"max_results": 100, **({"pagination_token": token} if token else {})}
+
+    def parse_people(self, response: Response) -> tuple[list[Any], list[Person], str | None]:
+        """The users of a who-list page and ``meta.next_token``."""
+        data = response.json()
+        users = listed(data, "data", response.url)
+        people = [Person(str(u["id"]), str(u.get("username") or ""))
+                  for u in users if isinstance(u, dict) and u.get("id")]
+        token = as_object(data.get("meta")).get("next_token")
+        return users, people, token if isinstance(token, str) else None
+
+    def actor_name(self, person: Person, roster: Account) -> str:
+        """The roster's spelling of the username when it is the same one, else the current one."""
+        if not person.handle or normal_handle(person.handle) == normal_handle(roster.handle):
+            return roster.handle.lstrip("@")
+        return person.handle
 
 
-def _listed(data: Any, key: str, url: str) -> list[Any]:
-    """The array under ``key`` of an object answer; X leaves ``data`` out when nothing matched.
-
-    Anything else (not an object, ``data`` not an array) is a ``BadResponse``: retried next
-    cycle rather than read as "nobody liked it".
-    """
-    if not isinstance(data, dict):
-        raise BadResponse(f"{url}: not an object")
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadResponse(f"{url}: {key} is not an array")
-    return value
-
-
-def _by_id(value: Any) -> dict[str, dict[str, Any]]:
-    """Included objects by id; anything that is not an object with a string or number id is left out."""
-    if not isinstance(value, list):
-        return {}
-    return {str(v["id"]): v for v in value
-            if isinstance(v, dict) and isinstance(v.get("id"), (str, int)) and not isinstance(v["id"], bool)}
-
-
-def _spelling(username: str, roster: Account) -> str:
-    """The roster's spelling of a username when it is the same one, else the current one."""
-    if not username or normal_handle(username) == normal_handle(roster.handle):
-        return roster.handle.lstrip("@")
-    return username
+def _kind_of(tw: dict[str, Any]) -> tuple[Kind, str | None]:
+    """What a tweet is (post, retweet, reply, quote) and the id of the tweet it refers to."""
+    refs = tw.get("referenced_tweets") or []
+    by_type = {r.get("type"): str(r.get("id")) for r in refs if isinstance(r, dict)}
+    for ref_type, ref_kind in _REF_KINDS:
+        if ref_type in by_type:
+            return ref_kind, by_type[ref_type]
+    return "post", None

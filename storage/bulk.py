@@ -1,4 +1,4 @@
-"""Bulk roster loading and synthetic audit data, for the benchmark (issue 7).
+"""Bulk roster loading and synthetic audit data, for the benchmark (``asn-monitor bench``).
 
 Pages are written by ``Store.save_page`` / ``Store.save_pages`` (column-wise,
 one statement per table): there is one write path for collected items, and the

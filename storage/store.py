@@ -79,7 +79,7 @@ class PageRecord:
     results: list[Result] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)
-    first_ids: list[tuple[str, str, str]] = field(default_factory=list)
+    first_ids: Sequence[tuple[str, str, str]] = field(default_factory=list)
     """(account_id, platform, platform_user_id) learned for the first time."""
     cursor: Cursor | None = None
     duplicates: int = 0

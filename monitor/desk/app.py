@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from monitor import i18n
 from monitor.desk import text as _text  # noqa: F401  (registers the desk's words)
 from monitor.desk.auth import LoginLimiter, Sessions, session_secret
-from monitor.evidence import safe_href
+from monitor.evidence.card import safe_href
 from monitor.localtime import in_region
 from monitor.settings import Settings
 from monitor.users import User, UserService

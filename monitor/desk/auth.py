@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from monitor.evidence import write_private
+from monitor.evidence.files import write_private
 from monitor.settings import Settings
 
 COOKIE = "asn_desk"

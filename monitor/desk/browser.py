@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from monitor.evidence import CHROMIUM_FLAGS
+from monitor.evidence.chromium import CHROMIUM_FLAGS
 
 
 def available() -> bool:

@@ -17,7 +17,7 @@ from monitor.desk.app import Ctx, context, redirect, render, secure
 from monitor.desk.auth import csrf_ok
 from monitor.desk_service import DeskService, refusal_text
 from monitor.errors import ReviewError, StorageError
-from monitor.evidence import card_html
+from monitor.evidence.card import card_html
 from monitor.review import REASONS
 from monitor.users import AccessDenied
 from storage.desk import DeskFilter

@@ -24,7 +24,7 @@ import httpx
 import websocket
 
 from monitor.errors import ArchiveError, ArchiveTimeout
-from monitor.evidence import CHROMIUM_FLAGS
+from monitor.evidence.chromium import CHROMIUM_FLAGS
 
 Event = dict[str, Any]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from monitor.errors import ConfigError, InputError
-from monitor.evidence import make_private_dir
+from monitor.evidence.files import make_private_dir
 from storage.evidence import EvidenceFile
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (

@@ -160,7 +160,7 @@ class FakeMastodon(FakeServer):
             return json_reply({"error": "Record not found"}, 404)
         return json_reply(st)
 
-    def _who(self, req: Request, key: str, sid: str) -> Reply:
+    def _who_list(self, req: Request, key: str, sid: str) -> Reply:
         if sid not in self.statuses:
             return json_reply({"error": "Record not found"}, 404)
         # Real Mastodon pages by the favourite's own (hidden) id; the position stands in for it.
@@ -170,7 +170,7 @@ class FakeMastodon(FakeServer):
         return json_reply([self.accounts[who[int(i) - 1]] for i in page], headers=headers)
 
     def _favourited_by(self, req: Request, m: re.Match[str]) -> Reply:
-        return self._who(req, m.group(1), m.group(1))
+        return self._who_list(req, m.group(1), m.group(1))
 
     def _reblogged_by(self, req: Request, m: re.Match[str]) -> Reply:
-        return self._who(req, "boost:" + m.group(1), m.group(1))
+        return self._who_list(req, "boost:" + m.group(1), m.group(1))

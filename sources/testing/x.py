@@ -171,7 +171,7 @@ class FakeX(FakeServer):
             body["includes"] = {"tweets": inc_t, "users": [self.users[u] for u in sorted(inc_u)]}
         return json_reply(body)
 
-    def _who(self, req: Request, who: dict[str, list[str]], tweet_id: str) -> Reply:
+    def _who_list(self, req: Request, who: dict[str, list[str]], tweet_id: str) -> Reply:
         if (err := self._auth(req)) is not None:
             return err
         if tweet_id not in self.tweets:
@@ -194,7 +194,7 @@ class FakeX(FakeServer):
         return json_reply(body)
 
     def _liking(self, req: Request, m: re.Match[str]) -> Reply:
-        return self._who(req, self.likes, m.group(1))
+        return self._who_list(req, self.likes, m.group(1))
 
     def _retweeted_by(self, req: Request, m: re.Match[str]) -> Reply:
-        return self._who(req, self.retweets, m.group(1))
+        return self._who_list(req, self.retweets, m.group(1))

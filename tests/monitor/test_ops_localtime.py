@@ -53,7 +53,7 @@ def test_queue_card_and_since_in_the_asns_zone(config_dir: Path) -> None:
 
 
 def test_card_of_an_asn_in_jayapura_says_wit(config_dir: Path) -> None:
-    from monitor.evidence import card_html
+    from monitor.evidence.card import card_html
     from monitor.settings import load
     from storage.evidence import flag_detail
     from storage.store import Store

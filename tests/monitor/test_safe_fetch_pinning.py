@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from monitor.evidence import ImageFetcher
+from monitor.evidence.images import ImageFetcher
 from monitor.model import Item
 from monitor.safe_fetch import FetchRefused, SafeFetcher, refusal_for_address, vet_host
 from monitor.settings import ReviewSettings

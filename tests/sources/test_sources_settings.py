@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import ConfigError
-from sources.base import TYPES, SourceContext, build_source
+from sources.base import SourceContext, build_source, platforms, source_types
 from sources.bluesky import BlueskySettings
 from sources.common import Identity, Walk, newer_snowflake, newer_tid, renamed
 from sources.http import USER_AGENT
@@ -16,8 +16,9 @@ CTX = SourceContext(env={"X_BEARER_TOKEN": "t"})
 
 
 def test_every_connector_registers() -> None:
-    build_source("b", {"type": "bluesky"}, CTX, "s.toml")  # imports sources.connectors
-    assert {"bluesky", "mastodon", "x"} <= set(TYPES)
+    build_source("b", {"type": "bluesky"}, CTX, "s.toml")  # found through entry points
+    assert {"bluesky", "mastodon", "x", "file"} <= set(source_types())
+    assert platforms() == {"bluesky", "mastodon", "x"}  # the file source reads any platform
 
 
 @pytest.mark.parametrize(

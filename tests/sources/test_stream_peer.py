@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from monitor.app import build_pipeline
-from monitor.evidence import card_html
+from monitor.evidence.card import card_html
 from monitor.pipeline import Pipeline
 from monitor.settings import load
 from monitor.stream import StreamJob
