@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -22,8 +24,6 @@ from pathlib import Path
 
 import httpx
 
-from monitor.desk.testing import csrf_of
-from monitor.testing import free_port
 from monitor.users import UserService
 from storage.bulk import generate_audit_data
 from storage.desk import bench_evidence
@@ -37,6 +37,22 @@ QUEUE_URLS = (
     "/?q=coblos&status=any&page=3",
     "/?agency=agency-7&target=cand-3&status=any",
 )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment of asking."""
+    # The test helpers (monitor.testing) sit above the CLI, which runs this bench: not imported here.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form in ``html``."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    if found is None:
+        raise RuntimeError("no CSRF token on the login page")
+    return found.group(1)
 
 
 def _store(folder: Path, flags: int) -> tuple[Path, list[int]]:

@@ -96,6 +96,20 @@ def throughput(count: int, roster_size: int, share: float) -> dict[str, Any]:
             "events_per_s_wall": round(count / wall)}
 
 
+def _settings_file(cfg: Path, model_dir: Path, pds_url: str, plc_url: str) -> Path:
+    """The bench's settings: the bundled inputs in ``cfg``, one stream source on the peer."""
+    path = cfg / "asn-monitor.toml"
+    path.write_text("\n".join([
+        "[storage]", 'path = "../data/bench.duckdb"', "lock_timeout = 10", "",
+        "[inputs]", 'roster = "roster.csv"', 'regions = "regions.csv"',
+        'registries = ["registries/*.toml"]', "",
+        "[classifier]", f"model_dir = {json.dumps(str(model_dir))}", "",
+        "[sources.bsky]", 'type = "bluesky-stream"', f"stream_url = {json.dumps(pds_url)}",
+        f"resolver_url = {json.dumps(pds_url)}", f"plc_url = {json.dumps(plc_url)}",
+        'appview_url = ""', "timeout = 5", "batch_seconds = 0.25", ""]), encoding="utf-8")
+    return path
+
+
 def latency(samples: int, load_accounts: int) -> dict[str, Any]:
     """Like written -> flag stored, under a write load by accounts not on the roster."""
     import httpx
@@ -103,7 +117,6 @@ def latency(samples: int, load_accounts: int) -> dict[str, Any]:
     from monitor.app import build_pipeline
     from monitor.settings import load
     from monitor.stream import StreamJob
-    from monitor.testing import write_settings
     from sources.testing.peer import running_peer
 
     home = Path(tempfile.mkdtemp(prefix="bench-stream-"))
@@ -126,11 +139,7 @@ def latency(samples: int, load_accounts: int) -> dict[str, Any]:
                 [lines[0], *kept, rina.rsplit(",", 1)[0] + ",rina-bench.test"]) + "\n")
             reg = cfg / "registries" / "pilgub-jabar-2024.toml"
             reg.write_text(reg.read_text().replace("asih-jabar.bsky.social", "asih-bench.test"))
-            settings_path = write_settings(cfg, sources={"bsky": {
-                "type": "bluesky-stream", "stream_url": peer.pds_url,
-                "resolver_url": peer.pds_url, "plc_url": peer.plc_url, "appview_url": "",
-                "timeout": 5, "batch_seconds": 0.25}}, extra={
-                "classifier": {"model_dir": str(home / "model")}})
+            settings_path = _settings_file(cfg, home / "model", peer.pds_url, peer.plc_url)
             pipeline, _ = build_pipeline(load(settings_path))
             source = pipeline.sources[0]
             assert isinstance(source, BlueskyStreamSource)

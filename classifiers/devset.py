@@ -7,17 +7,15 @@ the project, so they are read at evaluation time and checked against ``text_sha1
 ``handwritten.jsonl`` is written for the project and ships whole. The registries of the
 elections the texts talk about are under ``data/devset/registries``.
 
-Use it to choose designs; never train on it. ``python -m classifiers.devset
+Use it to choose designs; never train on it. ``python -m classifiers.devset_metrics
 [--model-dir DIR]`` prints the current model's figures and the keyword floor's.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
-import sys
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -297,32 +295,6 @@ def load_devset(shared: Path = SHARED_DATA, labels: Path = LABELS_FILE,
                 handwritten: Path = HANDWRITTEN_FILE) -> list[DevItem]:
     """Every labelled item: real tweets and blogs (needs ``shared``), then hand-written."""
     return load_real(shared, labels) + load_handwritten(handwritten)
-
-
-# --------------------------------------------------------------------------- command line
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Print the model's figures and the keyword floor's on the dev set."""
-    from classifiers.api import build_default_classifier
-    from classifiers.devset_metrics import real_dev_markdown, real_dev_section
-
-    ap = argparse.ArgumentParser(prog="python -m classifiers.devset", description=__doc__)
-    ap.add_argument("--model-dir", type=Path, default=Path("data/models/stance"))
-    ap.add_argument("--shared-data", type=Path, default=SHARED_DATA)
-    ap.add_argument("--threshold", type=float, default=0.5)
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    args = ap.parse_args(argv)
-    clf = build_default_classifier(args.model_dir, threshold=args.threshold)
-    section = real_dev_section(clf, args.shared_data)
-    sys.stdout.write(f"# Real dev set: model `{clf.version}`, threshold {args.threshold:.2f}\n\n"
-                     + real_dev_markdown(section) + "\n")
-    if args.json:
-        args.json.write_text(json.dumps(section, indent=2), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 __all__ = ["DevItem", "DevsetDataMissing", "DevsetError", "DevsetTextChanged", "DevsetView",

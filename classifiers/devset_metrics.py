@@ -13,14 +13,20 @@ uses) over the dev items with their elections' registries. Definitions:
   ``stance_accuracy_all`` counts every gold partisan pair (a miss is wrong).
 * per target: gold pairs by target id: partisan recall (flagged, target found, stance
   partisan) and stance accuracy as above.
+
+``python -m classifiers.devset_metrics [--model-dir DIR]`` prints the figures.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from classifiers import devset as ds
 from classifiers.calibration import prf
 from classifiers.matcher import RegistryMatcher
 from monitor.model import Classifier, Item, RegistryView, Result, Stance, skb_category
@@ -136,8 +142,6 @@ def evaluate_devset(classifier: Classifier, shared: Path | None = None, *,
                     labels: Path | None = None, handwritten: Path | None = None,
                     registry_dir: Path | None = None) -> dict[str, Any]:
     """Figures per subset; real subsets are skipped (with the reason) when data is missing."""
-    from classifiers import devset as ds
-
     regs = ds.load_registries(registry_dir or ds.REGISTRY_DIR)
     subsets: dict[str, Any] = {}
     try:
@@ -202,3 +206,26 @@ def real_dev_markdown(section: dict[str, Any]) -> str:
         text += ("\n\nKeyword floor (flag any text that names a registry target):\n\n"
                  + devset_markdown(section["keyword_floor"]))
     return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the model's figures and the keyword floor's on the dev set."""
+    from classifiers.api import build_default_classifier
+
+    ap = argparse.ArgumentParser(prog="python -m classifiers.devset_metrics", description=__doc__)
+    ap.add_argument("--model-dir", type=Path, default=Path("data/models/stance"))
+    ap.add_argument("--shared-data", type=Path, default=ds.SHARED_DATA)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+    clf = build_default_classifier(args.model_dir, threshold=args.threshold)
+    section = real_dev_section(clf, args.shared_data)
+    sys.stdout.write(f"# Real dev set: model `{clf.version}`, threshold {args.threshold:.2f}\n\n"
+                     + real_dev_markdown(section) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(section, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,7 +17,7 @@ def desk_cmd(state: CliState, host: str | None, port: int | None, access_log: bo
     """Serve the review desk for reviewers' browsers (put it behind a TLS reverse proxy)."""
     import uvicorn
 
-    from monitor.desk.app import create_app
+    from monitor.desk.server import create_app
 
     settings = state.settings
     app = create_app(settings)

@@ -1,7 +1,8 @@
-"""The desk's Starlette application: shared state, page rendering, security headers, errors.
+"""The desk's shared parts: application state, the request context, page rendering, security headers.
 
 Handlers live in ``views.py``; they parse requests and render templates and call
 the services (``monitor.desk_service``, ``monitor.users``), never the CLI.
+``server.create_app`` puts the state and the views together.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor import i18n
 from monitor.desk import text as _text  # noqa: F401  (registers the desk's words)
-from monitor.desk.auth import LoginLimiter, Sessions, session_secret
+from monitor.desk.auth import LoginLimiter, Sessions
 from monitor.evidence.card import safe_href
 from monitor.localtime import in_region
 from monitor.settings import Settings
@@ -112,20 +112,6 @@ def redirect(ctx: Ctx, url: str) -> Response:
     response = RedirectResponse(url, status_code=303)
     ctx.desk.sessions.save(response, ctx.session)
     return secure(response)
-
-
-def create_app(settings: Settings, store: Store | None = None) -> Starlette:
-    """The desk application over the settings' store."""
-    from monitor.app import open_store
-    from monitor.desk.views import exception_handlers, routes
-
-    store = store or open_store(settings)
-    sessions = Sessions(session_secret(settings), settings.desk.session_hours * 3600,
-                        settings.desk.public_url.startswith("https://"))
-    app = Starlette(routes=routes(), exception_handlers=exception_handlers())
-    app.state.desk = Desk(settings, store, sessions,
-                          LoginLimiter(settings.desk.login_max_failures, settings.desk.login_window))
-    return app
 
 
 def html_page(body: str, status: int) -> HTMLResponse:

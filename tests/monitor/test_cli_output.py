@@ -19,9 +19,10 @@ from monitor.testing import CliResult
 Cli = Callable[..., CliResult]
 OUTPUT_FLAGS = {"--table", "--csv", "--json", "--jsonl"}
 # Commands that do heavy or outward work when run (a whole cycle, training, a benchmark, an
-# email); their output options are checked, they are not run here.
+# email, a report taken in, a timestamp request); their output options are checked, they are not run here.
 NOT_RUN = {("run",), ("bench",), ("train",), ("evaluate",), ("digest", "send"), ("digest", "preview"),
-           ("review",), ("evidence", "render"), ("retention", "run")}
+           ("review",), ("evidence", "render"), ("retention", "run"), ("intake",),
+           ("anchor", "stamp")}
 
 
 def _walk(group: click.Group, prefix: tuple[str, ...] = ()

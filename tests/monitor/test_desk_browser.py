@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from monitor.desk import browser
-from monitor.desk.testing import PASSWORD, seed, serve
 from monitor.settings import load
+from monitor.testing.desk import PASSWORD, seed, serve
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not browser.available(),

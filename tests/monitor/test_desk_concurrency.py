@@ -19,9 +19,9 @@ import duckdb
 import httpx
 import pytest
 
-from monitor.desk.testing import login, post_form, seed, serve
 from monitor.settings import load
 from monitor.testing import write_settings
+from monitor.testing.desk import login, post_form, seed, serve
 
 ROUNDS = 3
 PER_ROUND = 3

@@ -20,8 +20,8 @@ from pypdf import PdfReader
 
 from monitor.app import open_store
 from monitor.desk.auth import SECRET_FILE
-from monitor.desk.testing import PASSWORD, login, post_form, seed, serve
 from monitor.settings import Settings, load
+from monitor.testing.desk import PASSWORD, login, post_form, seed, serve
 from monitor.users import UserService
 
 WINDOW = 4.0  # seconds of the login rate limit in this module (slow shared machines)
@@ -58,7 +58,7 @@ def test_login_is_indonesian_rate_limited_and_recorded(desk: dict[str, Any]) -> 
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
     assert client.get("/").status_code == 303  # not signed in: to the login page
-    from monitor.desk.testing import csrf_of
+    from monitor.testing.desk import csrf_of
 
     for _ in range(3):
         bad = client.post("/login", data={"csrf": csrf_of(client.get("/login").text), "username": "ana",

@@ -82,8 +82,8 @@ def test_desk_command_serves_the_sample_queue(cli: Cli, settings_path: Path) -> 
 
     import httpx
 
-    from monitor.desk.testing import csrf_of
     from monitor.testing import free_port
+    from monitor.testing.desk import csrf_of
 
     assert cli("run", "--once").exit_code == 0
     assert cli("users", "add", "ana", "--name", "Ana", "--role", "reviewer", "--region", "3204",

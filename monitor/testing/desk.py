@@ -1,7 +1,7 @@
 """Test helpers for the desk: a seeded sample store with users, and a real uvicorn server.
 
-Shipped (like ``monitor.testing``) so tests, the screenshot script and the
-benchmark share one way of standing the desk up on 127.0.0.1.
+Shipped (like ``monitor.testing``) so the tests and the screenshot script share one
+way of standing the desk up on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import httpx
 
 from monitor.testing import free_port, invoke, write_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the project root
 PASSWORD = "sandi-uji-desk-2024"  # noqa: S105  (test accounts only)
 # Who the tests sign in as: (username, full name, role, region, position).
 USERS: tuple[tuple[str, str, str, str | None, str], ...] = (
@@ -80,7 +80,7 @@ def serve(settings_path: Path, log: Path | None = None) -> Iterator[str]:
 
     import uvicorn
 
-    from monitor.desk.app import create_app
+    from monitor.desk.server import create_app
     from monitor.settings import load
 
     port = free_port()

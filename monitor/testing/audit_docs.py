@@ -1,6 +1,6 @@
 """Regenerate the example outputs in docs/audits.md from the sample (``--check``: compare only).
 
-    python -m monitor.audit_docs [--check]
+    python -m monitor.testing.audit_docs [--check]
 
 One collection cycle over the sample configuration (rules-only ``matcher`` model, so
 the figures do not depend on a trained model), six review decisions by two reviewers
@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "audits.md"
 DECISIONS = [("confirm", "1", "ayu.pratiwi"), ("confirm", "2", "ayu.pratiwi"),
              ("dismiss", "3", "bima.s"), ("escalate", "1", "bima.s"), ("confirm", "5", "bima.s"),
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     fresh = generate(current)
     if "--check" in argv:
         if fresh != current:
-            print("docs/audits.md is out of date: run python -m monitor.audit_docs", file=sys.stderr)
+            print("docs/audits.md is out of date: run python -m monitor.testing.audit_docs", file=sys.stderr)
             return 1
         return 0
     DOC.write_text(fresh, encoding="utf-8")

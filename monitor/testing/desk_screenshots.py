@@ -1,6 +1,6 @@
 """Screenshots of the desk for docs/desk.md, taken by script on the sample data.
 
-``python -m monitor.desk.screenshots docs/img``: seeds a temporary store from
+``python -m monitor.testing.desk_screenshots docs/img``: seeds a temporary store from
 config/ (one sample cycle, the test accounts), serves the desk on 127.0.0.1 and
 saves ``desk-queue.png`` and ``desk-flag.png`` from headless Chromium.
 """
@@ -19,8 +19,8 @@ def take(out: Path) -> list[Path]:
     from selenium.webdriver.common.by import By
 
     from monitor.desk import browser
-    from monitor.desk.testing import PASSWORD, seed, serve
     from monitor.testing import MODEL_DIR_ENV
+    from monitor.testing.desk import PASSWORD, seed, serve
 
     out.mkdir(parents=True, exist_ok=True)
     saved = []
