@@ -19,6 +19,7 @@ from monitor.settings import Settings, load
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+LIMIT = 1_000_000  # [intake] upload_max_bytes in this module
 
 
 def campaign_png(lines: list[str]) -> bytes:
@@ -36,7 +37,8 @@ def campaign_png(lines: list[str]) -> bytes:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("desk-intake")
-    settings_path = seed(root, hostile=False)
+    settings_path = seed(root, extra={"review": {"chromium": ""}, "intake": {"upload_max_bytes": LIMIT}},
+                         hostile=False)
     with serve(settings_path) as base:
         yield {"base": base, "settings": load(settings_path), "root": root}
 
@@ -69,6 +71,7 @@ def test_uploaded_screenshot_becomes_a_reported_flag_in_the_queue(desk: dict[str
     page = client.get(f"/flag/{flag_id}")
     assert page.status_code == 200 and "Laporan #" in page.text and f"temuan #{flag_id}" in page.text
     assert f'href="/flag/{flag_id}"' in client.get("/").text, "the reported flag waits in the queue"
+    assert "Laporan (bukan hasil pemantauan otomatis)" in client.get(f"/flag/{flag_id}/card").text
     s = desk["settings"]
     (origin,), = _sql(s, "SELECT origin FROM flag_origin WHERE flag_id = ?", [flag_id])
     assert origin == "report"
@@ -92,6 +95,9 @@ def test_form_without_csrf_token_is_refused(desk: dict[str, Any]) -> None:
                        files={"files": ("x.png", campaign_png(["tanpa token"]), "image/png")})
     assert resp.status_code == 403 and "Formulir kedaluwarsa" in resp.text
     assert _sql(desk["settings"], "SELECT count(*) FROM reports", [])[0][0] == before
+    english = client.get("/lang/en?next=/laporan/baru", follow_redirects=True)
+    assert english.url.path == "/laporan/baru"
+    assert "New report" in english.text and "Send report" in english.text
 
 
 def test_auditor_gets_403(desk: dict[str, Any]) -> None:
@@ -104,7 +110,7 @@ def test_auditor_gets_403(desk: dict[str, Any]) -> None:
     assert resp.status_code == 403 and "Akses ditolak" in resp.text
 
 
-def test_private_address_is_refused_in_indonesian(desk: dict[str, Any]) -> None:
+def test_private_address_and_bad_input_are_refused_in_indonesian(desk: dict[str, Any]) -> None:
     client = login(desk["base"], "ana")
     before = _sql(desk["settings"], "SELECT count(*) FROM reports", [])[0][0]
     form = client.get("/laporan/baru")
@@ -117,6 +123,11 @@ def test_private_address_is_refused_in_indonesian(desk: dict[str, Any]) -> None:
     assert _sql(desk["settings"], "SELECT count(*) FROM reports", [])[0][0] == before
     empty = client.post("/laporan/baru", data={"csrf": csrf_of(form.text), "account_id": "asn-001"})
     assert empty.status_code == 400 and "memerlukan tautan atau minimal satu berkas" in empty.text
+    big = b"\x89PNG\r\n\x1a\n" + bytes(LIMIT)  # one byte past the bound
+    too_big = client.post("/laporan/baru", data={"csrf": csrf_of(form.text), "account_id": "asn-001"},
+                          files={"files": ("besar.png", big, "image/png")})
+    assert too_big.status_code == 400 and "Berkas terlalu besar" in too_big.text and "1 MB" in too_big.text
+    assert _sql(desk["settings"], "SELECT count(*) FROM reports", [])[0][0] == before
 
 
 @pytest.mark.slow
