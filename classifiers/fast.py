@@ -37,6 +37,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from classifiers.model_base import LABELS, read_meta
+
 # "torch-cuda": PyTorch fp32 on the GPU (the benchmark's GPU variant; serving on a GPU is
 # classifiers.transformer_serve.TorchStanceModel).
 Backend = Literal["torch", "torch-int8", "onnx", "onnx-int8", "torch-cuda"]
@@ -405,3 +407,35 @@ def quantize_int8(src: str | Path, dst: str | Path) -> Path:
                      extra_options={"DefaultTensorType": 1})  # 1 = FLOAT, for fused ops
     os.replace(tmp, dst)
     return Path(dst)
+
+
+class FastStanceModel:
+    """A fine-tuned transformer folder (``train --kind transformer``) served by ONNX Runtime."""
+
+    kind = "transformer-fast"
+
+    def __init__(self, engine: FastTransformer, columns: Sequence[int], version: str) -> None:
+        self.engine = engine
+        self.columns = list(columns)
+        self.version = version
+
+    @classmethod
+    def load(cls, model_dir: Path, *, backend: Backend = "onnx", threads: int | None = None,
+             batch_size: int = 32) -> FastStanceModel:
+        """Load ``model_dir``; the ONNX file is exported there (``onnx/``) on first use."""
+        meta = read_meta(model_dir)
+        max_length = int(meta.get("params", {}).get("max_length", 128))
+        if backend.endswith("int8"):
+            # Dynamic int8 scales activations per batch: one text per batch keeps a
+            # text's stance independent of the posts that arrived with it.
+            batch_size = 1
+        engine = FastTransformer.from_pretrained(
+            model_dir, backend=backend, output="logits", threads=threads,
+            batching=Batching(max_length=max_length, batch_size=batch_size))
+        return cls(engine, label_columns(model_dir, LABELS), f"{meta['version']}/{engine.backend}")
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Softmax of the logits, in ``LABELS`` order."""
+        if not texts:
+            return np.zeros((0, len(LABELS)))
+        return np.asarray(self.engine.predict_proba(list(texts)))[:, self.columns]

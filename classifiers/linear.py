@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.corpus import LabelledExample
-from classifiers.models import (
+from classifiers.model_base import (
     LABELS,
     Timer,
     TrainReport,

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.fast import Backend, Batching, FastTransformer, label_columns
+from classifiers.fast import Backend, FastStanceModel
 from classifiers.matcher import CALON, NOMOR, PARTAI
-from classifiers.models import LABELS, StanceModel, load_model, read_meta
+from classifiers.models import LABELS, StanceModel, load_model
 from classifiers.transformer_serve import GpuServing, TorchStanceModel
 
 PLACEHOLDERS = (CALON, PARTAI, NOMOR)
@@ -117,38 +117,6 @@ class StagedStanceModel:
         self.stats.seconds["stage2"] += t1 - t0
         self.stats.seconds["stage3"] += t2 - t1
         return proba, forward
-
-
-class FastStanceModel:
-    """A fine-tuned transformer folder (``train --kind transformer``) served by ONNX Runtime."""
-
-    kind = "transformer-fast"
-
-    def __init__(self, engine: FastTransformer, columns: Sequence[int], version: str) -> None:
-        self.engine = engine
-        self.columns = list(columns)
-        self.version = version
-
-    @classmethod
-    def load(cls, model_dir: Path, *, backend: Backend = "onnx", threads: int | None = None,
-             batch_size: int = 32) -> FastStanceModel:
-        """Load ``model_dir``; the ONNX file is exported there (``onnx/``) on first use."""
-        meta = read_meta(model_dir)
-        max_length = int(meta.get("params", {}).get("max_length", 128))
-        if backend.endswith("int8"):
-            # Dynamic int8 scales activations per batch: one text per batch keeps a
-            # text's stance independent of the posts that arrived with it.
-            batch_size = 1
-        engine = FastTransformer.from_pretrained(
-            model_dir, backend=backend, output="logits", threads=threads,
-            batching=Batching(max_length=max_length, batch_size=batch_size))
-        return cls(engine, label_columns(model_dir, LABELS), f"{meta['version']}/{engine.backend}")
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Softmax of the logits, in ``LABELS`` order."""
-        if not texts:
-            return np.zeros((0, len(LABELS)))
-        return np.asarray(self.engine.predict_proba(list(texts)))[:, self.columns]
 
 
 def load_staged(linear_dir: Path, transformer_dir: Path, *, backend: Backend = "onnx",

@@ -23,7 +23,7 @@ import numpy as np
 
 from classifiers.corpus import LabelledExample
 from classifiers.matcher import CALON, NOMOR, PARTAI, SUBJEK
-from classifiers.models import (
+from classifiers.model_base import (
     LABELS,
     Timer,
     TrainReport,

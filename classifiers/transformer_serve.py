@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.fast import encode, label_columns, load_tokenizer
-from classifiers.models import LABELS, read_meta
+from classifiers.model_base import LABELS, read_meta
 
 SERVE_PRECISIONS = ("fp32", "bf16", "fp16")
 MIN_AGREEMENT = 0.995

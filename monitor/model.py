@@ -379,7 +379,8 @@ def skb_category(kind: str) -> str:
 
 # Indonesia's time zones by province code (the statutory division); every other province is WIB.
 WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
-WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
+# Maluku (81, 82) and every Papua province under either numbering (91-97).
+WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96", "97"})
 ZONE_NAMES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 
 

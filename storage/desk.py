@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from monitor.model import WIT_PROVINCES, WITA_PROVINCES
 from storage.db import Database
 from storage.review import QueueRow
 
-WITA_PROVINCES = ("51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76")
-WIT_PROVINCES = ("81", "82", "91", "92", "93", "94", "95", "96", "97")
 _IN = "', '"
 # Hours east of UTC of the ASN's local zone.
-ZONE_OFFSET_SQL = (f"(CASE WHEN left(a.region, 2) IN ('{_IN.join(WITA_PROVINCES)}') THEN 8 "
-                   f"WHEN left(a.region, 2) IN ('{_IN.join(WIT_PROVINCES)}') THEN 9 ELSE 7 END)")
+ZONE_OFFSET_SQL = (f"(CASE WHEN left(a.region, 2) IN ('{_IN.join(sorted(WITA_PROVINCES))}') THEN 8 "
+                   f"WHEN left(a.region, 2) IN ('{_IN.join(sorted(WIT_PROVINCES))}') THEN 9 "
+                   "ELSE 7 END)")
 
 
 @dataclass(frozen=True)

@@ -293,6 +293,8 @@ def exception_handlers() -> dict[Any, Any]:
 
 def routes() -> list[Route]:
     """Every desk route."""
+    from monitor.desk.report import report_page, report_post
+
     return [
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_post, methods=["POST"]),
@@ -304,6 +306,8 @@ def routes() -> list[Route]:
         Route("/flag/{flag_id:int}/image/{file_id:int}", image, methods=["GET"]),
         Route("/flag/{flag_id:int}/{action}", decide, methods=["POST"]),
         Route("/escalations", escalations_page, methods=["GET"]),
+        Route("/laporan/baru", report_page, methods=["GET"]),
+        Route("/laporan/baru", report_post, methods=["POST"]),
         Route("/escalations/{review_id:int}/{what}", download, methods=["GET"]),
     ]
 

@@ -16,13 +16,14 @@ from monitor.intake.service import (
     platform_of,
 )
 from monitor.settings import Settings
+from storage.store import Store
 
 
-def open_service(settings: Settings) -> IntakeService:
-    """The intake service over the settings' store, classifier and registries."""
+def open_service(settings: Settings, store: Store | None = None) -> IntakeService:
+    """The intake service over the settings' store (or ``store``), classifier and registries."""
     from monitor.app import build_pipeline
 
-    pipeline, _ = build_pipeline(settings)
+    pipeline, _ = build_pipeline(settings, store=store)
     return IntakeService(settings, pipeline)
 
 

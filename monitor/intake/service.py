@@ -83,6 +83,8 @@ class IntakeRequest:
     uploads: tuple[Upload, ...] = ()
     platform: str | None = None
     """The platform of uploaded screenshots when no URL names it."""
+    entered_by: tuple[tuple[str, str], ...] = ()
+    """Who typed the report in (the desk's signed-in user), kept in the report's record."""
 
 
 @dataclass
@@ -177,7 +179,8 @@ class IntakeService:
             account=account, channel=req.channel, anonymous=not (req.reporter_name or req.reporter_contact),
             reporter_name=req.reporter_name or None, reporter_contact=req.reporter_contact or None,
             note=req.note or None, url=url, platform=platform, item_key=item_key, received_at=now,
-            detail={"submitted_url": req.url, "uploads": [f.sha256 for f in files if f.role == "upload"]},
+            detail={"submitted_url": req.url, "uploads": [f.sha256 for f in files if f.role == "upload"],
+                    **({"entered_by": dict(req.entered_by)} if req.entered_by else {})},
             files=files, stored=stored)
         result = IntakeResult(0, 0, item_key, False, account.account_id, platform, ocr=ocr_rows)
         if item_flag(db, item_key) is None and stored is not None:
