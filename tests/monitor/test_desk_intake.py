@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from monitor.desk import browser
-from monitor.desk.testing import PASSWORD, csrf_of, login, seed, serve
 from monitor.settings import Settings, load
+from monitor.testing.desk import PASSWORD, csrf_of, login, seed, serve
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
