@@ -46,11 +46,6 @@ i18n.register({
         "err.reason": "pilih alasan dari daftar",
         "err.other_note": "alasan 'lainnya' memerlukan catatan",
         "err.escalate_confirm": "Centang pernyataan untuk meneruskan temuan ini ke BKN.",
-        "decision.confirmed": "dikonfirmasi", "decision.dismissed": "ditolak",
-        "decision.escalated": "diteruskan", "decision.pending": "menunggu",
-        "reason.not_partisan": "tidak berpihak", "reason.wrong_person": "bukan ASN yang terdaftar",
-        "reason.satire_or_news": "satire, berita atau kutipan", "reason.duplicate": "duplikat",
-        "reason.out_of_region": "di luar wilayah pemilihan", "reason.other": "lainnya (isi catatan)",
     },
     "en": {
         "explain.text": ("The classifier ({model} {version}) rates this act as {stance} {targets} "
@@ -64,11 +59,6 @@ i18n.register({
         "err.reason": "pick a reason from the list",
         "err.other_note": "the reason 'other' needs a note",
         "err.escalate_confirm": "Tick the statement to escalate this flag to BKN.",
-        "decision.confirmed": "confirmed", "decision.dismissed": "dismissed",
-        "decision.escalated": "escalated", "decision.pending": "pending",
-        "reason.not_partisan": "not partisan", "reason.wrong_person": "not the rostered ASN",
-        "reason.satire_or_news": "satire, news or quotation", "reason.duplicate": "duplicate",
-        "reason.out_of_region": "out of the election's region", "reason.other": "other (write a note)",
     },
 })
 

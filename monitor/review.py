@@ -19,13 +19,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor import neardup
+from monitor import i18n, neardup
 from monitor.errors import ReviewError
 from monitor.escalation import build_package
 from monitor.settings import Settings
 from storage import review as q
 from storage.review import Decision, QueueFilter, QueueRow, Review, Rule
 from storage.store import Store
+
+# Decisions and dismissal reasons as reviewers read them (the desk and the terminal session).
+i18n.register({
+    "id": {
+        "decision.confirmed": "dikonfirmasi", "decision.dismissed": "ditolak",
+        "decision.escalated": "diteruskan", "decision.pending": "menunggu",
+        "reason.not_partisan": "tidak berpihak", "reason.wrong_person": "bukan ASN yang terdaftar",
+        "reason.satire_or_news": "satire, berita atau kutipan", "reason.duplicate": "duplikat",
+        "reason.out_of_region": "di luar wilayah pemilihan", "reason.other": "lainnya (isi catatan)",
+    },
+    "en": {
+        "decision.confirmed": "confirmed", "decision.dismissed": "dismissed",
+        "decision.escalated": "escalated", "decision.pending": "pending",
+        "reason.not_partisan": "not partisan", "reason.wrong_person": "not the rostered ASN",
+        "reason.satire_or_news": "satire, news or quotation", "reason.duplicate": "duplicate",
+        "reason.out_of_region": "out of the election's region", "reason.other": "other (write a note)",
+    },
+})
 
 REASONS: tuple[str, ...] = (
     "not_partisan", "wrong_person", "satire_or_news", "duplicate", "out_of_region", "other")
