@@ -65,10 +65,14 @@ def sign_in(driver: Any, base: str, username: str, password: str) -> None:
 
 def click_and_wait(driver: Any, element: Any, timeout: float = 30) -> None:
     """Click something that loads a new page, and wait until it has."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
+    # While the old page goes away ChromeDriver may answer "Node with given id does not
+    # belong to the document" instead of a stale-element error: ask again until it is stale.
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(
+        expected_conditions.staleness_of(old))
