@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -38,6 +39,19 @@ def _grow(source: Path, lines: list[str], stop: threading.Event) -> None:
                 item["id"] = f"{item['id']}-copy{n}"
                 handle.write(json.dumps(item) + "\n")
         stop.wait(0.5)
+
+
+def _until_daemon_stored(log: Path, daemon: subprocess.Popen[bytes], limit: float = 90) -> None:
+    """Wait (bounded) until the daemon has stored items of its growing source.
+
+    On a loaded machine the decisions can all be made before the daemon's first cycle
+    has finished; stopping it then would test nothing of "beside the daemon".
+    """
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and daemon.poll() is None:
+        if re.search(r"event=cycle_done .*source=live .*new=[1-9]", log.read_text(errors="replace")):
+            return
+        time.sleep(0.5)
 
 
 def _pending(client: httpx.Client) -> list[int]:
@@ -93,6 +107,7 @@ def test_two_sessions_and_the_daemon_lose_no_decision(tmp_path: Path) -> None:
                 for w in workers:
                     w.join(timeout=120)
             assert daemon.poll() is None, "the daemon kept running"
+            _until_daemon_stored(tmp_path / "daemon.log", daemon)
     finally:
         stop.set()
         feeder.join(timeout=10)
