@@ -251,7 +251,8 @@ class DaemonProcess:
                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.p.stderr is not None
@@ -264,15 +265,34 @@ class DaemonProcess:
         import time
 
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.p.poll() is None:
+        while time.monotonic() < deadline:
             try:
                 line = self.lines.get(timeout=0.2)
             except queue.Empty:
+                if self.p.poll() is not None:  # exited, and every line it wrote is read
+                    break
                 continue
             self.seen.append(line)
             if text in line:
                 return line
         raise AssertionError(f"{text!r} not logged; got:\n" + "\n".join(self.seen[-30:]))
+
+    def signal_stop(self, sig: int, timeout: float = 30) -> tuple[int, float]:
+        """Send ``sig``; (exit code, seconds until it exited). Its last lines go to ``seen``.
+
+        ``timeout`` bounds the wait, it is not a speed claim: on a loaded 2-core machine a
+        page in flight can take several seconds to finish.
+        """
+        import time
+
+        started = time.monotonic()
+        self.p.send_signal(sig)
+        code = self.p.wait(timeout=timeout)
+        elapsed = time.monotonic() - started
+        self._reader.join(timeout=5)  # the reader ends at EOF: every line written is queued
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code, elapsed
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM, then the exit code (killed after ``timeout`` seconds)."""

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +18,7 @@ from monitor.app import build_pipeline
 from monitor.daemon import Daemon
 from monitor.model import Account, Cursor, Page
 from monitor.settings import Settings, load
-from monitor.testing import invoke, write_settings
+from monitor.testing import DaemonProcess, invoke, write_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # The deterministic registry matcher (as in config/asn-monitor.toml): 17 flags in the sample.
@@ -115,50 +111,6 @@ def _rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
 
 
-class Proc:
-    """``asn-monitor run`` as a subprocess, its stderr lines read in the background."""
-
-    def __init__(self, config: Path, *extra: str) -> None:
-        exe = Path(sys.executable).with_name("asn-monitor")
-        # stdout is not read: a pipe nobody drains would block the daemon once full.
-        self.p = subprocess.Popen([str(exe), "--config", str(config), "run", *extra],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.p.stderr is not None
-        for line in self.p.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.p.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"{text!r} not logged; got:\n" + "\n".join(self.seen[-30:]))
-
-    def stop(self, sig: int) -> tuple[int, float]:
-        started = time.monotonic()
-        self.p.send_signal(sig)
-        # Bounded, not a speed claim: on a loaded 2-core machine a page in flight can take
-        # several seconds to finish (measured latency is printed and is well under a second idle).
-        code = self.p.wait(timeout=30)
-        elapsed = time.monotonic() - started
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return code, elapsed
-
-
 @pytest.mark.slow
 def test_sigterm_stops_cleanly_and_restart_resumes_from_cursors(config_dir: Path) -> None:
     hb = config_dir / "heartbeat"
@@ -167,11 +119,11 @@ def test_sigterm_stops_cleanly_and_restart_resumes_from_cursors(config_dir: Path
         "daemon": {"heartbeat_interval": 0.5, "heartbeat_file": str(hb)}},
         sources={"sample": {"type": "file", "paths": ["samples/items.jsonl"], "page_size": 10,
                             "poll_interval": 1.0}})
-    first = Proc(path)
+    first = DaemonProcess(path)
     line = first.wait_for("event=cycle_done")
     assert "source=sample" in line and "new=85" in line and "flagged=17" in line
     first.wait_for("event=heartbeat")
-    code, elapsed = first.stop(signal.SIGTERM)
+    code, elapsed = first.signal_stop(signal.SIGTERM)
     assert code == 0, "\n".join(first.seen)
     assert elapsed < 30
     print(f"daemon stop latency after SIGTERM: {elapsed:.2f}s")
@@ -184,7 +136,7 @@ def test_sigterm_stops_cleanly_and_restart_resumes_from_cursors(config_dir: Path
     assert _rows(settings, "SELECT count(*) FROM daemon_heartbeat WHERE stopped_at IS NOT NULL") == [(1,)]
     assert datetime.fromisoformat(hb.read_text().strip()) <= datetime.now(UTC)
 
-    second = Proc(path, "--log-json")
+    second = DaemonProcess(path, "--log-json")
     records = []
     while True:
         records.append(json.loads(second.wait_for('"event": "cycle_done"')))
@@ -192,7 +144,7 @@ def test_sigterm_stops_cleanly_and_restart_resumes_from_cursors(config_dir: Path
             break
     assert records[-1]["new"] == 0 and records[-1]["duplicate"] == 0  # resumed from the cursor
     assert records[-1]["level"] == "info" and records[-1]["logger"] == "asn_monitor.daemon"
-    code, elapsed = second.stop(signal.SIGINT)
+    code, elapsed = second.signal_stop(signal.SIGINT)
     assert code == 0, "\n".join(second.seen)
     assert elapsed < 30
     assert all(json.loads(s) for s in second.seen if s.startswith("{"))
