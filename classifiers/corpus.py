@@ -34,7 +34,9 @@ REAL_POLITICAL = DATA_DIR / "real_political.jsonl"
 # Posts written for the project in many people's styles (see data/NOTICE.md), each
 # masked by hand: the failure patterns the synthetic seed corpus never showed.
 WRITTEN_POSTS = DATA_DIR / "written_posts.jsonl"
-WRITTEN_POSTS_MORE = DATA_DIR / "written_posts_more.jsonl"  # a second author, 1,041 posts
+WRITTEN_POSTS_MORE = DATA_DIR / "written_posts_more.jsonl"  # a second author, 1,040 posts
+# A third author: 907 posts that name a candidate without taking a side, with contrast pairs.
+WRITTEN_POSTS_NEUTRAL = DATA_DIR / "written_posts_neutral.jsonl"
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"
@@ -94,7 +96,8 @@ def load_bundled_negatives(path: Path = SMSA_NEGATIVES) -> list[LabelledExample]
                 for line in fh if line.strip()]
 
 
-def load_written_posts(paths: Iterable[Path] = (WRITTEN_POSTS, WRITTEN_POSTS_MORE)
+def load_written_posts(paths: Iterable[Path] = (WRITTEN_POSTS, WRITTEN_POSTS_MORE,
+                                                 WRITTEN_POSTS_NEUTRAL)
                        ) -> list[LabelledExample]:
     """The bundled hand-written posts (same format as the real political rows)."""
     return [ex for path in paths for ex in load_real_political(path)]

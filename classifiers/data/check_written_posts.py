@@ -15,6 +15,8 @@ LABELS = {"support", "oppose", "neutral", "unrelated"}
 PLACEHOLDERS = ("[CALON]", "[PARTAI]", "[NOMOR]")
 # Texts must be masked: a bracketed token other than the four placeholders is a typo.
 BRACKETED = re.compile(r"\[[A-Z]+\]")
+# Each author has a letter (written-a, written-b, written-c): sources stay apart by author.
+SOURCE = re.compile(r"written-[a-z]:\S")
 KNOWN = {"[CALON]", "[PARTAI]", "[NOMOR]", "[LAWAN]"}
 
 
@@ -34,8 +36,8 @@ def check(path: Path) -> list[str]:
             continue
         if label not in LABELS:
             problems.append(f"line {n}: label {label!r} not in {sorted(LABELS)}")
-        if not isinstance(source, str) or not source.startswith("written-b:"):
-            problems.append(f"line {n}: source {source!r} must start with 'written-b:'")
+        if not isinstance(source, str) or not SOURCE.match(source):
+            problems.append(f"line {n}: source {source!r} must look like 'written-<author>:<style>'")
         if label in ("support", "oppose") and not any(p in text for p in PLACEHOLDERS):
             problems.append(f"line {n}: {label} text names no [CALON]/[PARTAI]/[NOMOR]")
         for token in BRACKETED.findall(text):

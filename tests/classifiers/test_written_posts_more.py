@@ -5,13 +5,38 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from classifiers.data.check_written_posts import check
 
-CORPUS = Path(__file__).resolve().parents[2] / "classifiers" / "data" / "written_posts_more.jsonl"
+DATA = Path(__file__).resolve().parents[2] / "classifiers" / "data"
+CORPUS = DATA / "written_posts_more.jsonl"
+NEUTRAL = DATA / "written_posts_neutral.jsonl"
+
+
+@pytest.mark.parametrize("name", ["written_posts.jsonl", "written_posts_more.jsonl",
+                                  "written_posts_neutral.jsonl"])
+def test_each_written_corpus_is_clean(name: str) -> None:
+    assert check(DATA / name) == []
+
+
+def test_no_text_is_in_two_written_corpora() -> None:
+    seen: dict[str, str] = {}
+    for path in sorted(DATA.glob("written_posts*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key = " ".join(json.loads(line)["text"].lower().split())
+            assert seen.setdefault(key, path.name) == path.name, (key, seen[key], path.name)
+
+
+def test_neutral_corpus_holds_what_it_is_for() -> None:
+    rows = [json.loads(line) for line in NEUTRAL.read_text(encoding="utf-8").splitlines()]
+    labels = [r["label"] for r in rows]
+    assert labels.count("neutral") >= 600 and labels.count("unrelated") >= 150
+    # The contrast pairs take a side on purpose; every other line names a target neutrally.
+    assert {r["label"] for r in rows if r["source"] == "written-c:contrast"} == {"support", "oppose"}
 
 
 def test_committed_corpus_is_clean_and_balanced() -> None:
-    assert check(CORPUS) == []
     labels = [json.loads(line)["label"] for line in CORPUS.read_text(encoding="utf-8").splitlines()]
     assert len(labels) >= 900
     assert labels.count("support") >= 350 and labels.count("oppose") >= 350
