@@ -220,7 +220,7 @@ def online(settings: Settings) -> list[Probe]:
         if table.get("enabled", True) is False:
             continue
         seen = set()
-        for _key, url in _urls(table):
+        for url in [url for _key, url in _urls(table)] + _derived_urls(table):
             origin = urlsplit(url)._replace(path="/", query="", fragment="").geturl()
             if origin not in seen:
                 seen.add(origin)
@@ -231,6 +231,19 @@ def online(settings: Settings) -> list[Probe]:
     if settings.review.chromium:
         probes.append(_probe_chromium(settings))
     return probes
+
+
+def _derived_urls(table: Mapping[str, Any]) -> list[str]:
+    """URLs a source reads that its table does not spell out (a Mastodon instance's default)."""
+    from pydantic import ValidationError
+
+    from sources.base import source_types
+
+    cls = source_types().get(str(table.get("type")))
+    try:
+        return cls.Settings.model_validate(dict(table)).probe_urls() if cls else []
+    except ValidationError:  # reported offline already
+        return []
 
 
 def failed_sources(stats: Sequence[Any]) -> list[str]:

@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -347,9 +347,13 @@ def find_config(explicit: str | Path | None, env: Mapping[str, str] | None = Non
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed beside ``loc``'s last part (for "did you mean")."""
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
+    parts = list(loc[:-1])
+    while parts:
+        field = model.model_fields.get(str(parts.pop(0)))
         inner = getattr(field, "annotation", None) if field else None
+        if get_origin(inner) is dict and parts:  # a table of tables by name (Mastodon instances)
+            inner = get_args(inner)[1]
+            parts.pop(0)
         if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
             return []
         model = inner

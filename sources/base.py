@@ -36,6 +36,10 @@ class SourceSettings(BaseModel):
     enabled: bool = True
     poll_interval: float = 900.0  # seconds between polls in the daemon
 
+    def probe_urls(self) -> list[str]:
+        """URLs ``check --online`` probes beside the table's own ``*url`` keys (derived defaults)."""
+        return []
+
 
 @dataclass(frozen=True)
 class SourceContext:

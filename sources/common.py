@@ -213,7 +213,7 @@ def scan_cursor(stream: str, done: list[str], finished: bool) -> Cursor:
     return Cursor(stream, "{}" if finished else json.dumps({"done": done}))
 
 
-def engagement(platform: str, item_id: str, kind: Kind, actor: str, actor_id: str,
+def engagement(platform: str, item_id: str, kind: Kind, actor: str, actor_id: str | None,
                roster: Account, subject: Subject, evidence: Mapping[str, Any], found_via: str,
                seen_at: datetime, raw: Raw) -> Fetched:
     """A like or repost found in reverse, from the engaged post's who-list.

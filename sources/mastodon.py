@@ -6,38 +6,34 @@ So ``fetch`` reads the monitored account's own statuses (``/api/v1/accounts/:id/
 newest first, paginated through the ``Link`` header), and ``fetch_reverse`` reads the
 candidates' and parties' recent statuses and reports the monitored accounts among those
 who favourited or boosted them.
+
+Each handle is read from its own instance (``sources.mastodon_instances``): ``MastodonSource``
+routes every account and reverse target to the ``MastodonInstance`` of its domain, each with
+its own HTTP client (budget, rate limits) and token. Status and account ids are per instance,
+so ids read from any instance but the home one are qualified as ``<domain>/<id>``; the home
+instance's ids stay bare, as stored before instances existed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
-
-from pydantic import Field
 
 from monitor.errors import AccountUnavailable, BadItem, RetryLater, SourceError
-from monitor.model import Account, Item, Kind, Skipped, Subject
+from monitor.model import Account, Cursor, Item, Kind, Page, Skipped, Subject
 from sources.base import SourceContext, SourceSettings
-from sources.common import Identity, Walk, as_object, normal_handle, parse_time, token_from
+from sources.common import Identity, Walk, as_object, normal_handle, parse_time, per_target, token_from
 from sources.formats import html_to_text, next_link_param
-from sources.http import BadResponse, HttpClient, HttpSettings, Response
+from sources.http import BadResponse, HttpClient, Response
+from sources.mastodon_instances import InstanceNotAllowed, InstancePlan, MastodonSettings
 from sources.polling import Found, ParsedPage, PollingSource, Record, Timeline, WalkOf
 from sources.reverse import Person, ReverseScan, TargetPost, WatcherIndex, WhoList
 
+__all__ = ["InstanceNotAllowed", "MastodonInstance", "MastodonSettings", "MastodonSource", "html_to_text",
+           "next_max_id"]
+
 VERSION = "1.0.0"  # the connector's version, recorded with every raw response
-
-
-class MastodonSettings(HttpSettings):
-    """``[sources.<name>]`` keys of a ``type = "mastodon"`` source."""
-
-    base_url: str  # the instance, e.g. "https://mastodon.social"
-    domain: str | None = None  # the instance's account domain; default: base_url's host
-    token_env: str | None = None  # optional: public reads need no token
-    page_size: int = Field(40, ge=1, le=40)
-    fetch_reply_parents: bool = True  # read the replied-to status's text
-    reverse_posts: int = Field(20, ge=1, le=40)  # recent statuses per target checked in reverse
 
 
 def next_max_id(link: str | None) -> str | None:
@@ -46,11 +42,9 @@ def next_max_id(link: str | None) -> str | None:
 
 
 @dataclass
-class MastodonSource(PollingSource, ReverseScan):
-    """Reads one Mastodon instance: monitored accounts' statuses, and favourites in reverse."""
+class MastodonInstance(PollingSource, ReverseScan):
+    """Reads one Mastodon instance for a source: its accounts' statuses, and favourites in reverse."""
 
-    type_name: ClassVar[str] = "mastodon"
-    Settings: ClassVar[type[SourceSettings]] = MastodonSettings
     platform: ClassVar[str] = "mastodon"
     version: ClassVar[str] = VERSION
     timeline_streams: ClassVar[tuple[str, ...]] = ("statuses",)
@@ -62,23 +56,33 @@ class MastodonSource(PollingSource, ReverseScan):
     name: str
     settings: MastodonSettings
     http: HttpClient
+    plan: InstancePlan
     token: str | None = None
-
-    @classmethod
-    def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> MastodonSource:
-        """Build the connector; the token (if any) is read from ``ctx.env[token_env]``."""
-        token = token_from(ctx.env, name, settings.token_env) if settings.token_env else None
-        return cls(name, settings, HttpClient(f"mastodon:{name}", VERSION, ctx, settings.policy()), token)
 
     @property
     def domain(self) -> str:
         """The account domain local accounts get in their full ``user@domain`` handle."""
-        return (self.settings.domain or urlsplit(self.settings.base_url).hostname or "").lower()
+        return self.plan.domain
+
+    def api_url(self, path: str) -> str:
+        """``path`` on this instance."""
+        return f"{self.plan.base_url.rstrip('/')}{path}"
 
     def full_acct(self, acct: str) -> str:
         """``acct`` as ``user@domain`` (Mastodon leaves the domain off local accounts)."""
         acct = acct.lstrip("@")
         return acct if "@" in acct else f"{acct}@{self.domain}"
+
+    def qualify(self, local_id: str) -> str:
+        """An id of this instance as stored: bare on the home instance, ``<domain>/<id>`` elsewhere."""
+        return local_id if self.plan.home else f"{self.domain}/{local_id}"
+
+    def local_id(self, stored_id: str) -> str | None:
+        """The instance's own id in a stored one, or ``None`` when it was not read here."""
+        if self.plan.home:
+            return None if "/" in stored_id else stored_id
+        prefix = f"{self.domain}/"
+        return stored_id[len(prefix):] if stored_id.startswith(prefix) else None
 
     # -- identity ----------------------------------------------------------------------
 
@@ -92,7 +96,12 @@ class MastodonSource(PollingSource, ReverseScan):
 
     def account_by_id(self, account_id: str, roster_handle: str) -> Found:
         """``/api/v1/accounts/:id``."""
-        return self._found(_account_entity(self.get(self.api_url(f"/api/v1/accounts/{account_id}")).json(),
+        local = self.local_id(account_id)
+        if local is None:
+            # Pinned on another instance (before each handle was read from its own): the
+            # id means nothing here, so the handle is looked up afresh.
+            return self.account_by_handle(roster_handle)
+        return self._found(_account_entity(self.get(self.api_url(f"/api/v1/accounts/{local}")).json(),
                                            roster_handle), roster_handle)
 
     def account_by_handle(self, handle: str) -> Found:
@@ -102,13 +111,15 @@ class MastodonSource(PollingSource, ReverseScan):
     def _found(self, entity: dict[str, Any], roster_handle: str) -> Found:
         if entity.get("suspended"):
             raise AccountUnavailable(f"{roster_handle}: suspended")
-        return Found(str(entity["id"]), self.full_acct(str(entity["acct"])), (str(entity["acct"]),))
+        acct = str(entity["acct"])
+        return Found(self.qualify(str(entity["id"])), self.full_acct(acct), (acct,))
 
     # -- the account's own statuses ----------------------------------------------------
 
     def timelines(self, identity: Identity) -> list[Timeline]:
         """The account's statuses (boosts and replies included)."""
-        return [Timeline("statuses", self.api_url(f"/api/v1/accounts/{identity.id}/statuses"))]
+        local = self.local_id(identity.id) or identity.id
+        return [Timeline("statuses", self.api_url(f"/api/v1/accounts/{local}/statuses"))]
 
     def get_url_params(self, walk_of: WalkOf, walk: Walk) -> dict[str, Any]:
         """A page below ``max_id`` (the walk's token) and above ``since_id`` (its ``seen``)."""
@@ -136,7 +147,7 @@ class MastodonSource(PollingSource, ReverseScan):
         """A post, reply, quote or boost of the account."""
         st, ident = record.data, walk_of.identity
         where = f"{response.url} status {st.get('id')}"
-        if str(as_object(st.get("account")).get("id")) != ident.id:
+        if self.qualify(str(as_object(st.get("account")).get("id"))) != ident.id:
             # Evidence must be the account's own status, whatever the server mixed in.
             raise BadItem(where, f"not a status of account {ident.id}")
         if record.created_at is None:
@@ -145,6 +156,7 @@ class MastodonSource(PollingSource, ReverseScan):
             "uri": st.get("uri"),
             "visibility": st.get("visibility"),
             "language": st.get("language"),
+            "instance": self.domain,
             "roster_handle": walk_of.account.handle,
             "account_key": walk_of.account.key,
         }
@@ -166,7 +178,7 @@ class MastodonSource(PollingSource, ReverseScan):
             subject = self._subject(quote["quoted_status"])
         return Item(
             platform=self.platform,
-            id=str(st["id"]),
+            id=self.qualify(str(st["id"])),
             kind=kind,
             actor=ident.handle,
             actor_id=ident.id,
@@ -180,7 +192,7 @@ class MastodonSource(PollingSource, ReverseScan):
     def _subject(self, st: dict[str, Any]) -> Subject:
         acc = as_object(st.get("account"))
         return Subject(
-            id=str(st.get("id")),
+            id=self.qualify(str(st.get("id"))),
             author=self.full_acct(str(acc.get("acct") or acc.get("id") or "")),
             text=html_to_text(str(st.get("content") or "")),
             url=st.get("url") or st.get("uri"),
@@ -195,7 +207,7 @@ class MastodonSource(PollingSource, ReverseScan):
                 author = self.full_acct(str(m["acct"]))
         if author_id == str((st.get("account") or {}).get("id")):
             author = self.full_acct(str(st["account"].get("acct")))
-        extra["subject_author_id"] = author_id
+        extra["subject_author_id"] = self.qualify(author_id) if author_id else author_id
         if self.settings.fetch_reply_parents:
             try:
                 resp = self.get(self.api_url(f"/api/v1/statuses/{parent_id}"))
@@ -207,7 +219,7 @@ class MastodonSource(PollingSource, ReverseScan):
                 raise
             except SourceError as exc:  # deleted or private since: keep the reply, note why
                 extra["subject_error"] = str(exc)
-        return Subject(parent_id, author, None, None)
+        return Subject(self.qualify(parent_id), author, None, None)
 
     # -- reverse: who favourited or boosted the candidates' statuses -------------------
 
@@ -226,9 +238,25 @@ class MastodonSource(PollingSource, ReverseScan):
         return posts, resp.evidence()
 
     def watcher_index(self, watched: Sequence[Account]) -> WatcherIndex:
-        """Matches by the full ``user@domain`` handle."""
-        index = {normal_handle(self.full_acct(a.handle)): a for a in watched}
-        return lambda person: index.get(normal_handle(self.full_acct(person.handle)))
+        """Matches by the full ``user@domain`` handle.
+
+        A bare roster handle is on the home instance; a who-list's bare ``acct`` is local to
+        this instance (a home watcher shows as ``budi@<home>`` on another instance).
+        """
+        home = self.settings.home_domain
+        index = {_with_domain(a.handle, home): a for a in watched}
+        return lambda person: index.get(_with_domain(person.handle, self.domain))
+
+    def act_id(self, who: WhoList, post: TargetPost, person: Person) -> str:
+        """``fav:<status>:<account>``, the status qualified off the home instance (the account id
+        is of the same instance, so the pair is unique)."""
+        return f"{who.prefix}:{self.qualify(post.id)}:{person.id}"
+
+    def actor_id_of(self, person: Person) -> str | None:
+        """The stable id of an account local to this instance; ``None`` for a remote one, whose
+        id here is this instance's copy, not the id its own instance gives it."""
+        local = _with_domain(person.handle, self.domain).endswith("@" + self.domain)
+        return self.qualify(person.id) if local else None
 
     def who_url(self, post_id: str, who: WhoList) -> str:
         """``/api/v1/statuses/:id/favourited_by`` or ``/reblogged_by``."""
@@ -247,6 +275,111 @@ class MastodonSource(PollingSource, ReverseScan):
         people = [Person(acc["id"], str(acc["acct"])) for acc in entries
                   if isinstance(acc, dict) and acc.get("acct") and isinstance(acc.get("id"), str)]
         return entries, people, next_max_id(response.headers.get("link"))
+
+
+@dataclass
+class MastodonSource:
+    """A ``type = "mastodon"`` source: each account and reverse target read from its own instance."""
+
+    type_name: ClassVar[str] = "mastodon"
+    Settings: ClassVar[type[SourceSettings]] = MastodonSettings
+    platform: ClassVar[str] = "mastodon"
+    version: ClassVar[str] = VERSION
+
+    name: str
+    settings: MastodonSettings
+    ctx: SourceContext = field(default_factory=SourceContext)
+    # By account domain: the home and listed instances, then any other read (allow_any_instance).
+    readers: dict[str, MastodonInstance] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Any, ctx: SourceContext) -> MastodonSource:
+        """Build the connector; each listed instance's token is read from ``ctx.env`` now."""
+        src = cls(name, settings, ctx)
+        for plan in settings.listed_plans():
+            src.readers[plan.domain] = src._reader(plan)
+        return src
+
+    def _reader(self, plan: InstancePlan) -> MastodonInstance:
+        where = self.name if plan.home else f"{self.name}.instances.{plan.domain}"
+        token = token_from(self.ctx.env, where, plan.token_env) if plan.token_env else None
+        http = HttpClient(f"mastodon:{self.name}", VERSION, self.ctx, plan.policy)
+        return MastodonInstance(self.name, self.settings, http, plan, token)
+
+    @property
+    def home(self) -> MastodonInstance:
+        """The reader of the home instance (``base_url``)."""
+        return self.readers[self.settings.home_domain]
+
+    @property
+    def http(self) -> HttpClient:
+        """The home instance's HTTP client."""
+        return self.home.http
+
+    def reader(self, handle: str) -> MastodonInstance:
+        """The reader of ``handle``'s instance; ``InstanceNotAllowed`` when it may not be read."""
+        domain = self.settings.domain_of(handle)
+        found = self.readers.get(domain)
+        if found is None:
+            found = self.readers[domain] = self._reader(self.settings.plan(domain, handle))
+        return found
+
+    def streams(self) -> list[str]:
+        """``identity`` and ``statuses``."""
+        return self.home.streams()
+
+    def close(self) -> None:
+        """Close every instance's connection pool."""
+        for r in self.readers.values():
+            r.close()
+
+    def fetch(self, account: Account, cursors: Mapping[str, Cursor]) -> Iterator[Page]:
+        """The account's pages, read from its own instance."""
+        # A generator, so a refused instance is raised where the pipeline catches account errors.
+        yield from self.reader(account.handle).fetch(account, cursors)
+
+    def fetch_reverse(
+        self,
+        targets: Sequence[str],
+        watched: Sequence[Account],
+        cursors: Mapping[str, Mapping[str, Cursor]],
+    ) -> Iterator[Page]:
+        """Each target scanned on its own instance, instance by instance.
+
+        A rate limit of one instance (``RetryLater``) stops the scan of that instance only;
+        the first such error is raised once every other instance has been scanned.
+        """
+        groups: dict[str, list[str]] = {}
+        for target in targets:
+            groups.setdefault(self.settings.domain_of(target), []).append(target)
+        deferred: RetryLater | None = None
+        for group in groups.values():
+            try:
+                yield from self._reverse_on(group, watched, cursors)
+            except RetryLater as exc:
+                deferred = deferred or exc
+        if deferred is not None:
+            raise deferred
+
+    def _reverse_on(self, group: list[str], watched: Sequence[Account],
+                    cursors: Mapping[str, Mapping[str, Cursor]]) -> Iterator[Page]:
+        try:
+            reader = self.reader(group[0])
+        except InstanceNotAllowed:
+            # Each refused target becomes a skipped page naming it, like any unreadable target.
+            yield from per_target(self.platform, group, self._refused)
+            return
+        yield from reader.fetch_reverse(group, watched, cursors)
+
+    def _refused(self, target: str, key: str) -> Iterator[Page]:
+        self.reader(target)  # raises InstanceNotAllowed naming the target
+        return iter(())
+
+
+def _with_domain(handle: str, domain: str) -> str:
+    """``handle`` compared as ``user@domain``, ``domain`` added when it has none."""
+    acct = normal_handle(handle)
+    return acct if "@" in acct else f"{acct}@{domain}"
 
 
 def _account_entity(data: Any, handle: str) -> dict[str, Any]:

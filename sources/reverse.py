@@ -8,7 +8,8 @@ listing the posts already done, so a crash resumes after them. A target that can
 read becomes a skipped page and the others go on.
 
 A platform supplies ``recent_posts``, ``watcher_index``, ``who_url``, ``who_params``
-and ``parse_people``; ``actor_name`` may pick how the actor is spelled.
+and ``parse_people``; ``actor_name`` may pick how the actor is spelled, ``act_id`` and
+``actor_id_of`` the item id and the actor's stable id (Mastodon: per instance).
 """
 
 from __future__ import annotations
@@ -87,6 +88,14 @@ class ReverseScan(ABC):
         """How the actor of a found act is spelled: the roster's spelling by default."""
         return roster.handle.lstrip("@")
 
+    def act_id(self, who: WhoList, post: TargetPost, person: Person) -> str:
+        """The made-up item id of one act: ``<prefix>:<post>:<person>``."""
+        return f"{who.prefix}:{post.id}:{person.id}"
+
+    def actor_id_of(self, person: Person) -> str | None:
+        """The actor's stable id: the who-list's user id by default (``None``: not known here)."""
+        return person.id
+
     def fetch_reverse(
         self,
         targets: Sequence[str],
@@ -132,8 +141,8 @@ class ReverseScan(ABC):
                 if roster is None:
                     continue
                 items.append(engagement(
-                    self.platform, f"{who.prefix}:{post.id}:{person.id}", who.kind,
-                    self.actor_name(person, roster), person.id,
+                    self.platform, self.act_id(who, post, person), who.kind,
+                    self.actor_name(person, roster), self.actor_id_of(person),
                     roster, post.subject, evidence, who.path, response.fetched_at, response.raw()))
             if items:
                 yield Page(key, items)

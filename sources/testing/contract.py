@@ -98,6 +98,8 @@ def fast(source: Any) -> Any:
     http = getattr(source, "http", None)
     if http is not None:
         http.sleep = lambda seconds: None
+    for reader in getattr(source, "readers", {}).values():  # Mastodon: one client per instance
+        reader.http.sleep = lambda seconds: None
     return source
 
 
@@ -149,6 +151,27 @@ def mastodon_case() -> Iterator[ContractCase]:
 
         add(4)
         yield ContractCase("mastodon", source, roster_account("mastodon", "budi@mastodon.test"), add)
+
+
+@contextmanager
+def mastodon_instance_case() -> Iterator[ContractCase]:
+    """Mastodon reading an account of a listed instance other than the home one."""
+    with FakeMastodon("kabar.example") as home, FakeMastodon("sunda.example") as fake:
+        aid = fake.account("wawan")
+        target = fake.status(fake.account("paslon1"), "<p>Coblos nomor 1!</p>")
+        raw = {"type": "mastodon", "base_url": home.url, "domain": home.domain, "page_size": 3,
+               "instances": {fake.domain: {"base_url": fake.url}}}
+        source = fast(build_source("masto", raw, SourceContext(), "test.toml"))
+
+        def add(n: int) -> None:
+            for i in range(n):
+                kw = [{}, {"reply_to": target}, {"boost": target}][i % 3]
+                fake.status(aid, f"<p>status {i}</p>" if i % 3 != 2 else "", **kw)
+
+        add(4)
+        # Its item ids are "<domain>/<status id>": the body has the bare id only.
+        yield ContractCase("mastodon-instance", source, roster_account("mastodon", "wawan@sunda.example"),
+                           add, item_ids_in_raw=False)
 
 
 @contextmanager

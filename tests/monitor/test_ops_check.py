@@ -26,9 +26,15 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+# The instances of the roster's and registries' Mastodon handles besides the home kabar.example.
+OTHER_INSTANCES = ("sunda.example", "kampanye.example", "pkb.example", "gerindra.example", "pks.example")
+
+
 def _dead_mastodon(config_dir: Path, **more: Any) -> Path:
-    """Settings whose only source is a Mastodon instance nothing answers for."""
-    source = {"type": "mastodon", "base_url": f"http://127.0.0.1:{free_port()}",
+    """Settings whose only source is Mastodon on instances nothing answers for."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    source = {"type": "mastodon", "base_url": dead, "domain": "kabar.example",
+              "instances": {d: {"base_url": dead} for d in OTHER_INSTANCES},
               "max_attempts": 1, "timeout": 2, **more}
     return write_settings(config_dir, sources={"kabar": source}, extra=MATCHER)
 
@@ -58,6 +64,26 @@ def test_source_keys_checked_with_suggestions(config_dir: Path) -> None:
     done = _cli(path, "check")
     assert done.exit_code == 2
     assert "[sources.kabar].page_sise: unknown key (did you mean 'page_size'?)" in done.stdout
+
+
+def test_mastodon_instances_checked(config_dir: Path) -> None:
+    path = write_settings(config_dir, sources={
+        "sample": {"type": "file", "paths": ["samples/items.jsonl"]},
+        "kabar": {"type": "mastodon", "base_url": "https://kabar.example",
+                  "instances": {"sunda.example": {"tokn_env": "SUNDA_TOKEN"}, "Bad Domain": {}}}})
+    done = _cli(path, "check")
+    assert done.exit_code == 2
+    assert ("[sources.kabar].instances.sunda.example.tokn_env: unknown key (did you mean 'token_env'?)"
+            in done.stdout)
+    assert "[sources.kabar].instances.Bad Domain.[key]: 'Bad Domain' is not an account domain" in done.stdout
+    bad_url = write_settings(config_dir, name="url.toml", sources={
+        "sample": {"type": "file", "paths": ["samples/items.jsonl"]},
+        "kabar": {"type": "mastodon", "base_url": "https://kabar.example",
+                  "instances": {"sunda.example": {"base_url": "ftp://sunda.example"}}}})
+    done = _cli(bad_url, "check")
+    assert done.exit_code == 2
+    assert ("[sources.kabar].instances.sunda.example.base_url: 'ftp://sunda.example' is not an http:// "
+            "or https:// URL") in done.stdout
 
 
 def test_intervals_accept_seconds_or_units(config_dir: Path) -> None:

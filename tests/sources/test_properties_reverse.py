@@ -111,7 +111,9 @@ masto_status = _shaped({"id": st.sampled_from(["1", "2", "x"]) | json_values,
          boosts=([], 200, None))
 def test_mastodon_reverse_fails_only_with_typed_errors(lookup: Any, timeline: Any, favs: Any,
                                                        boosts: Any) -> None:
-    src = _source("mastodon", {"base_url": "http://m.test", "domain": "m.test"}, {
+    # The candidate is read from its own instance (kpu.social, served here at m.test too).
+    src = _source("mastodon", {"base_url": "http://m.test", "domain": "m.test",
+                               "instances": {"kpu.social": {"base_url": "http://m.test"}}}, {
         "/favourited_by": favs, "/reblogged_by": boosts, "/accounts/lookup": lookup,
         "/statuses": timeline})
     for item in _reverse(src, "paslon1@kpu.social", "budi@m.test"):

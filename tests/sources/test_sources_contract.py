@@ -18,10 +18,11 @@ from sources.testing.contract import (
     bluesky_case,
     file_case,
     mastodon_case,
+    mastodon_instance_case,
     x_case,
 )
 
-FACTORIES: list[CaseFactory] = [bluesky_case, mastodon_case, x_case, file_case]
+FACTORIES: list[CaseFactory] = [bluesky_case, mastodon_case, mastodon_instance_case, x_case, file_case]
 
 
 @pytest.fixture(params=FACTORIES, ids=lambda f: f.__name__.removesuffix("_case"))

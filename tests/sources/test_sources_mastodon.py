@@ -41,8 +41,9 @@ def make(fake: FakeMastodon, env: dict[str, str] | None = None, **over: Any) -> 
     return src
 
 
-def world(fake: FakeMastodon) -> dict[str, str]:
-    w = {"budi": fake.account("budi"), "cand": fake.account("paslon1", "kpu.social")}
+def world(fake: FakeMastodon, cand_domain: str | None = "kpu.social") -> dict[str, str]:
+    """A monitored ``budi`` and a candidate (remote by default, as the home instance knows it)."""
+    w = {"budi": fake.account("budi"), "cand": fake.account("paslon1", cand_domain)}
     w["c1"] = fake.status(w["cand"], "<p>Coblos <b>nomor 1</b>!</p><p>Jabar&nbsp;juara &amp; maju</p>")
     w["own"] = fake.status(w["budi"], "<p>Selamat pagi<br>rekan</p>")
     w["reply"] = fake.status(w["budi"], "<p>Setuju!</p>", reply_to=w["c1"])
@@ -172,7 +173,7 @@ def test_token_env(fake: FakeMastodon) -> None:
 
 
 def test_reverse_finds_watched_favourites_and_boosts(fake: FakeMastodon) -> None:
-    w = world(fake)
+    w = world(fake, cand_domain=None)  # reverse checks read a candidate on its own instance
     siti = fake.account("siti", "pemda.social")
     other = fake.account("warga")
     c2 = fake.status(w["cand"], "<p>Debat malam ini</p>")
@@ -187,7 +188,7 @@ def test_reverse_finds_watched_favourites_and_boosts(fake: FakeMastodon) -> None
         roster_account("mastodon", "budi"),
         roster_account("mastodon", "siti@pemda.social", "asn-002"),
     ]
-    targets = ["paslon1@kpu.social", "hilang@kpu.social"]
+    targets = ["paslon1@mastodon.test", "hilang@mastodon.test"]
     store = MemoryStore()
     pages = store.reverse(src, targets, watched)
     found = {
@@ -212,22 +213,22 @@ def test_reverse_finds_watched_favourites_and_boosts(fake: FakeMastodon) -> None
 
 
 def test_reverse_resumes_after_a_crash(fake: FakeMastodon) -> None:
-    w = world(fake)
+    w = world(fake, cand_domain=None)
     statuses = [fake.status(w["cand"], f"<p>post {i}</p>") for i in range(4)]
     for s in statuses:
         fake.favourite(w["budi"], s)
     src = make(fake)
     watched = [roster_account("mastodon", "budi")]
     store = MemoryStore()
-    store.reverse(src, ["paslon1@kpu.social"], watched, max_pages=4)
-    cursor = store.cursors["reverse:mastodon:paslon1@kpu.social"]["reverse"]
+    store.reverse(src, ["paslon1"], watched, max_pages=4)
+    cursor = store.cursors["reverse:mastodon:paslon1"]["reverse"]
     assert '"done"' in cursor.value
     before = fake.hits(r"/api/v1/statuses/\d+/favourited_by")
-    store.reverse(src, ["paslon1@kpu.social"], watched)
+    store.reverse(src, ["paslon1"], watched)
     done_first = len(cursor.value.split(","))
     assert fake.hits(r"/api/v1/statuses/\d+/favourited_by") - before == 5 - done_first
     assert len(store.items) == 5 and store.duplicates == 0  # 4 favourites, 1 boost
-    assert store.cursors["reverse:mastodon:paslon1@kpu.social"]["reverse"].value == "{}"
+    assert store.cursors["reverse:mastodon:paslon1"]["reverse"].value == "{}"
 
 
 def test_a_deleted_reply_parent_keeps_the_reply(fake: FakeMastodon) -> None:
