@@ -37,6 +37,11 @@ WRITTEN_POSTS = DATA_DIR / "written_posts.jsonl"
 WRITTEN_POSTS_MORE = DATA_DIR / "written_posts_more.jsonl"  # a second author, 1,040 posts
 # A third author: 907 posts that name a candidate without taking a side, with contrast pairs.
 WRITTEN_POSTS_NEUTRAL = DATA_DIR / "written_posts_neutral.jsonl"
+# Fourth and fifth authors: support and attacks in the shapes real political tweets take.
+WRITTEN_POSTS_SUPPORT = DATA_DIR / "written_posts_support.jsonl"
+WRITTEN_POSTS_OPPOSE = DATA_DIR / "written_posts_oppose.jsonl"
+WRITTEN_CORPORA = (WRITTEN_POSTS, WRITTEN_POSTS_MORE, WRITTEN_POSTS_NEUTRAL, WRITTEN_POSTS_SUPPORT,
+                   WRITTEN_POSTS_OPPOSE)
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"
@@ -96,8 +101,7 @@ def load_bundled_negatives(path: Path = SMSA_NEGATIVES) -> list[LabelledExample]
                 for line in fh if line.strip()]
 
 
-def load_written_posts(paths: Iterable[Path] = (WRITTEN_POSTS, WRITTEN_POSTS_MORE,
-                                                 WRITTEN_POSTS_NEUTRAL)
+def load_written_posts(paths: Iterable[Path] = WRITTEN_CORPORA
                        ) -> list[LabelledExample]:
     """The bundled hand-written posts (same format as the real political rows)."""
     return [ex for path in paths for ex in load_real_political(path)]
