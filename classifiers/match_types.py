@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from classifiers.matcher_names import HandleIndex
+from classifiers.matcher_names import HandleIndex, LooseIndex
 from classifiers.normalise import wordlist
 from monitor.model import Level, Registry
 
-Rule = Literal["name", "alias", "hashtag", "party", "ballot_number", "hand_sign", "account",
-               "mention"]
+Rule = Literal["name", "alias", "first_name", "hashtag", "party", "ballot_number", "hand_sign",
+               "account", "mention"]
 
 CALON = "[CALON]"
 PARTAI = "[PARTAI]"
@@ -113,6 +113,7 @@ class _Compiled:
     by_first: dict[str, list[_Phrase]] = field(default_factory=dict)  # first word -> phrases
     allies: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> its side
     names: HandleIndex = field(default_factory=HandleIndex)  # names run together
+    loose: LooseIndex = field(default_factory=LooseIndex)  # elongated names, first names
     handles: dict[str, tuple[str, str]] = field(default_factory=dict)  # any platform
 
 

@@ -8,8 +8,12 @@ rules, each recorded as :class:`Evidence` for the reviewer:
     a candidate's full name or a registered alias, as a whole-token phrase, also
     as first + family name and with titles before or inside it ("Mbak Sylviana
     Murni", "Anies R. Baswedan"; :mod:`classifiers.matcher_names`), the titles
-    masked with the name. First names alone never match: a colleague called
-    "Dedi" is not "Dedi Mulyadi".
+    masked with the name. A first name alone does not match in everyday text: a
+    colleague called "Dedi" is not "Dedi Mulyadi".
+``first_name`` / elongated ``alias``
+    a candidate's first name in an election text, and a one-word name or alias
+    with letters repeated for emphasis ("AHOKK"): the last pass, over what is left
+    unmasked (:mod:`classifiers.matcher_loose`).
 ``hashtag``
     a registered campaign hashtag, compared case-insensitively as a hashtag, or a
     name or alias found in a hashtag ("#AsalBukanJokowi", "#jokowi2priode"); only
@@ -57,6 +61,7 @@ from classifiers.match_types import (
     _level_hint,
     _Phrase,
 )
+from classifiers.matcher_loose import build_loose_index, match_loose, name_context
 from classifiers.matcher_names import (
     MIN_INSIDE,
     index_names,
@@ -136,7 +141,11 @@ class RegistryMatcher:
         by_first: dict[str, list[_Phrase]] = {}
         for ph in phrases:  # already longest first
             by_first.setdefault(ph.words[0], []).append(ph)
-        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first, _allies(reg), names)
+        loose = build_loose_index(
+            ((p.words[0], p.target, p.placeholder) for p in phrases
+             if len(p.words) == 1 and not p.acronym),
+            ((self._words(person), cand.id) for cand in reg.candidates for person in cand.people))
+        compiled = _Compiled(reg, phrases, hashtags, accounts, by_first, _allies(reg), names, loose)
         compiled.handles = {h: hit for (_, h), hit in accounts.items()}
         self._cache[key] = compiled
         self._by_id[id(reg)] = (reg, compiled)
@@ -183,6 +192,11 @@ class RegistryMatcher:
             masks: dict[int, Mask] = {}
             evidence.extend(self._match_tokens(n, compiled, masks, in_subject, context))
             masks_per_part.append(masks)
+        first_names_ok = name_context(all_words, context, bool(evidence))
+        for (n, in_subject), masks in zip(parts, masks_per_part, strict=True):
+            for c in compiled:
+                evidence.extend(match_loose(n.tokens, c.loose, c.registry.election.id, masks,
+                                            in_subject, first_names_ok))
         # Numbers and hand signs: their frames may rely on names found anywhere.
         words_context = context
         context = context or bool(evidence)

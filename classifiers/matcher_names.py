@@ -194,3 +194,20 @@ def index_names(entries: Iterable[tuple[Sequence[str], str, str]]) -> HandleInde
         index.add(words, target, ph)
     index.finish()
     return index
+
+
+_RUNS = re.compile(r"(\w)\1+")
+MIN_FIRST_NAME = 4  # "Ali", "Ade": too many namesakes even in election talk
+
+
+def squeeze(word: str) -> str:
+    """``word`` with every run of one letter cut to one letter ("ahokk" -> "ahok")."""
+    return _RUNS.sub(r"\1", word)
+
+
+@dataclass
+class LooseIndex:
+    """The loose spellings of one registry: squeezed one-word names and candidates' first names."""
+
+    squeezed: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # -> target, ph, word
+    first_names: dict[str, str] = field(default_factory=dict)  # first name -> candidate id

@@ -19,11 +19,13 @@ from classifiers.cascade import CascadeClassifier
 from classifiers.matcher import RegistryMatcher
 from classifiers.testing import jabar_view, make_item, trained_linear_dir
 from monitor.model import Item, Result
+from monitor.settings import DEFAULT_REVIEW_THRESHOLD
 
 
 @pytest.fixture(scope="module")
 def clf() -> CascadeClassifier:
-    return build_default_classifier(trained_linear_dir(), threshold=0.5, review_threshold=0.3)
+    return build_default_classifier(trained_linear_dir(), threshold=0.5,
+                                    review_threshold=DEFAULT_REVIEW_THRESHOLD)
 
 
 def _one(clf: CascadeClassifier, item: Item) -> Result:
@@ -58,10 +60,9 @@ def test_support_without_campaign_verbs_is_flagged(clf: CascadeClassifier, text:
     # rhetorical questions
     "Masa sih masih mau pilih Hendra Gunawan, kantornya aja digeledah kejaksaan",
     "Hendra Gunawan kantornya digeledah kejaksaan, masih mau pilih dia?",
-    pytest.param("Yakin mau pilih Hendra Gunawan yang kantornya digeledah kejaksaan?",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "known limit of the linear model: 'yakin mau pilih X ...?' reads as a "
-                     "call to vote for X (support 0.38 vs oppose 0.31)"))),
+    # a known limit of the last round (read as a call to vote); the attack posts written
+    # in real-tweet shapes (classifiers/data/written_posts_oppose.jsonl) taught it
+    "Yakin mau pilih Hendra Gunawan yang kantornya digeledah kejaksaan?",
     # regional insults
     "Asep Kurniawan ki ora iso opo-opo, ngomong thok",
     "Teddy Setiadi mah kagak becus ngurusin banjir, bisanya ngeles doang",
@@ -71,6 +72,18 @@ def test_support_without_campaign_verbs_is_flagged(clf: CascadeClassifier, text:
 def test_attacks_are_flagged_as_oppose(clf: CascadeClassifier, text: str) -> None:
     r = _one(clf, make_item(text))
     assert r.flagged and r.stance == "oppose", r.explanation
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known limit of the linear model: hostility aimed at a candidate's critics reads as an "
+    "attack on the candidate (trained with such posts, it read real attacks as support)"))
+@pytest.mark.parametrize("text", [
+    "Hendra Gunawan tidak korupsi, dia korban fitnah politik yang keji. Kalian penyebar hoax itu biadab!",
+    "Dasar buzzer goblok, Teddy Setiadi itu kerjanya nyata, kalian cuma bisa nyinyir",
+])
+def test_an_angry_defence_is_read_as_support(clf: CascadeClassifier, text: str) -> None:
+    r = _one(clf, make_item(text))
+    assert r.flagged and set(_stances(r).values()) == {"support"}
 
 
 def test_backing_one_ticket_by_attacking_another_gives_each_its_stance(

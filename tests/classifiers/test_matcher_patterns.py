@@ -266,3 +266,45 @@ def test_a_hashtag_written_without_hash(matcher: RegistryMatcher) -> None:
 def test_a_squeezed_party_acronym_is_no_tag(matcher: RegistryMatcher) -> None:
     # "PPP" normalises to "p"; a tag piece "P" must not become the party.
     assert _m(matcher, "Asian Games ayo #YukP", DKI).targets == ()
+
+
+# ------------------------------------------- loose spellings (classifiers.matcher_loose)
+
+@pytest.mark.parametrize(("text", "regs", "target"), [
+    ("AHOKK AKU PADAMUUU 2 PERIODEEE", DKI, "dki17-2"),
+    ("aniesss pokoknya", DKI, "dki17-3"),
+    ("jokowiii lagi", PRES, "pres19-01"),
+])
+def test_an_elongated_name_is_the_candidate(
+    matcher: RegistryMatcher, text: str, regs: tuple[Registry, ...], target: str,
+) -> None:
+    assert _m(matcher, text, regs).targets == (target,)
+
+
+def test_a_name_elongated_past_the_normaliser_is_found_squeezed(matcher: RegistryMatcher) -> None:
+    # The normaliser cuts three repeated letters to one; "AHOKK" keeps two.
+    m = _m(matcher, "AHOKK AKU PADAMU", DKI)
+    assert [(e.rule, e.term) for e in m.evidence] == [("alias", "AHOKK (ahok)")]
+    assert m.masked_text.startswith("[CALON]")
+
+
+@pytest.mark.parametrize(("text", "regs", "target"), [
+    ("Mbak Sylviana please, anda sehat? #DebatPilkada", DKI, "dki17-1"),  # election words
+    ("Rangga jadi gubernur? No thanks", TEST_REGS, "jabar-2"),  # an office named
+    ("Pak Dedi lebih baik dari Ridwan Kamil", JABAR18, "jabar18-4"),  # another target named
+])
+def test_a_first_name_in_an_election_text_is_the_candidate(
+    matcher: RegistryMatcher, text: str, regs: tuple[Registry, ...], target: str,
+) -> None:
+    m = _m(matcher, text, regs)
+    assert target in m.targets
+    assert any(e.rule == "first_name" for e in m.evidence)
+    assert "[CALON]" in m.text_for(target) and "mbak" not in m.text_for(target)
+
+
+def test_a_first_name_two_candidates_share_never_matches() -> None:
+    from classifiers.matcher_loose import build_loose_index
+
+    index = build_loose_index([], [(("asep", "kurniawan"), "a"), (("asep", "sunandar"), "b"),
+                                   (("rangga", "pratama"), "c"), (("ali", "akbar"), "d")])
+    assert index.first_names == {"rangga": "c"}  # "asep" is shared, "ali" too short
