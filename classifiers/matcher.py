@@ -206,7 +206,7 @@ class RegistryMatcher:
                 _match_numbers(n, compiled, masks, in_subject, context, level_hint)
             )
         evidence.extend(self._match_accounts(item, compiled))
-        evidence = _disambiguate_numbers(evidence)
+        evidence = _disambiguate_numbers(list(dict.fromkeys(evidence)))  # one line per find
         targets = tuple(dict.fromkeys(e.target for e in evidence))
         kept = set(targets)
         # A number that could name several targets belongs to the one disambiguation kept.
@@ -231,17 +231,19 @@ class RegistryMatcher:
         toks = n.tokens
         words = [t.text for t in toks]
         out: list[Evidence] = []
-        # Hashtags first: a campaign hashtag masks all the words it split into.
+        # Hashtags first. A campaign hashtag's first piece stands for its target; its other
+        # words ("2 periode", "ganti presiden") stay for the stance model, and a name among
+        # them is masked by the passes below.
+        tagged: set[int] = set()
         for c in compiled:
             for i, t in enumerate(toks):
-                if t.kind != "hashtag" or i in masks:
+                if t.kind != "hashtag" or i in masks or t.start in tagged:
                     continue
                 target = c.hashtags.get(t.raw.lstrip("#").lower())
                 if target is None:
                     continue
-                for j, u in enumerate(toks):
-                    if u.kind == "hashtag" and u.start == t.start:
-                        masks[j] = (CALON, target)
+                tagged.add(t.start)
+                masks[i] = (CALON, target)
                 out.append(Evidence("hashtag", t.raw, target, c.registry.election.id, in_subject))
             for i, t in enumerate(toks):
                 if t.kind == "mention" and i not in masks:

@@ -308,3 +308,14 @@ def test_a_first_name_two_candidates_share_never_matches() -> None:
     index = build_loose_index([], [(("asep", "kurniawan"), "a"), (("asep", "sunandar"), "b"),
                                    (("rangga", "pratama"), "c"), (("ali", "akbar"), "d")])
     assert index.first_names == {"rangga": "c"}  # "asep" is shared, "ali" too short
+
+
+def test_a_registered_hashtag_keeps_its_words_for_the_stance_model(matcher: RegistryMatcher) -> None:
+    regs = (_REGS["pilpres-2019"],)
+    m = _m(matcher, "Horee #2019GantiPresiden", regs)
+    assert m.targets == ("pres19-01",)
+    assert m.masked_text == "horee [CALON] ganti presiden"  # the call to replace stays readable
+    assert _m(matcher, "#Jokowi2Periode mantap", regs).masked_text == "[CALON] 2 periode mantap"
+    # one line of evidence per find, even when a name inside the tag is found again
+    tagged = _m(matcher, "dukung #PrabowoSandi2019", regs)
+    assert [e.rule for e in tagged.evidence] == ["hashtag"]
