@@ -40,8 +40,11 @@ WRITTEN_POSTS_NEUTRAL = DATA_DIR / "written_posts_neutral.jsonl"
 # Fourth and fifth authors: support and attacks in the shapes real political tweets take.
 WRITTEN_POSTS_SUPPORT = DATA_DIR / "written_posts_support.jsonl"
 WRITTEN_POSTS_OPPOSE = DATA_DIR / "written_posts_oppose.jsonl"
+# Sixth and seventh: neutral media headlines and reports, and attacks a word model misreads.
+WRITTEN_POSTS_MEDIA = DATA_DIR / "written_posts_media.jsonl"
+WRITTEN_POSTS_ATTACK2 = DATA_DIR / "written_posts_attack2.jsonl"
 WRITTEN_CORPORA = (WRITTEN_POSTS, WRITTEN_POSTS_MORE, WRITTEN_POSTS_NEUTRAL, WRITTEN_POSTS_SUPPORT,
-                   WRITTEN_POSTS_OPPOSE)
+                   WRITTEN_POSTS_OPPOSE, WRITTEN_POSTS_MEDIA, WRITTEN_POSTS_ATTACK2)
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"

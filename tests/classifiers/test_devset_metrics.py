@@ -51,6 +51,7 @@ def test_figures_on_a_hand_made_example() -> None:
     # Pairs: 1 dki17-2 support right; 2 dki17-1 oppose right, dki17-2 support wrong; 3 missed.
     assert f["stance_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
     assert f["stance_accuracy_all"] == 0.5
+    assert f["stance_balanced"] == 0.75  # support 1 of 2 right, oppose 1 of 1
     assert f["recall_support"] == 1.0 and f["recall_oppose"] == 0.5
     assert f["per_target"]["dki17-2"] == {"n_partisan": 2, "recall": 1.0, "stance_accuracy": 0.5}
     assert f["per_target"]["dki17-3"] == {"n_partisan": 1, "recall": 0.0, "stance_accuracy": None}

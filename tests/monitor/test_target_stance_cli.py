@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.settings import load
+from monitor.settings import DEFAULT_REVIEW_THRESHOLD, load
 from monitor.testing import CliResult, invoke, write_settings
 from storage.digest import week_of
 
@@ -53,13 +53,13 @@ def _settings(config_dir: Path, classifier: dict[str, object]) -> Path:
 
 def test_review_threshold_defaults_and_must_not_exceed_the_flag_threshold(config_dir: Path) -> None:
     old = load(write_settings(config_dir))  # a file without the new keys
-    assert old.classifier.queue_threshold == 0.3
+    assert old.classifier.queue_threshold == DEFAULT_REVIEW_THRESHOLD == 0.2
     assert old.classifier.stage_names == ("matcher", "linear")
-    low = load(_settings(config_dir, {"flag_threshold": 0.3}))
-    assert low.classifier.queue_threshold == 0.3  # an older file with a low flag threshold
-    staged = load(_settings(config_dir, {"model": "staged", "review_threshold": 0.2}))
+    low = load(_settings(config_dir, {"flag_threshold": 0.15}))
+    assert low.classifier.queue_threshold == 0.15  # an older file with a low flag threshold
+    staged = load(_settings(config_dir, {"model": "staged", "review_threshold": 0.25}))
     assert staged.classifier.stage_names == ("matcher", "linear", "transformer")
-    assert staged.classifier.queue_threshold == 0.2
+    assert staged.classifier.queue_threshold == 0.25
     with pytest.raises(ConfigError, match=r"classifier.*review_threshold \(0.6\) must be <= "
                                           r"flag_threshold \(0.5\)"):
         load(_settings(config_dir, {"review_threshold": 0.6}))
