@@ -31,7 +31,7 @@ $(SYSTEM_STAMP):
 system-deps: $(SYSTEM_STAMP)
 
 run: $(STAMP)
-	@echo "One collection cycle over the sample (the first one trains the default model, about 10 s)..."
+	@echo "One collection cycle over the sample (the first one trains the default model, about 20 s)..."
 	$(BIN)/asn-monitor --config $(CONFIG) run --once
 
 test: $(STAMP) $(SYSTEM_STAMP)

@@ -109,7 +109,9 @@ def test_masking_makes_elections_interchangeable() -> None:
     b = m.match(make_item("Coblos nomor 2, Joko Susilo pasti amanah #SurabayaHebat"),
                 (other_region_registry(),))
     assert a.masked_text == "coblos nomor [NOMOR] , [CALON] pasti amanah [CALON]"
-    assert b.masked_text == a.masked_text
+    # A campaign tag's first piece stands for the target; its other words stay ("hebat"),
+    # and no name or place of either election is left.
+    assert b.masked_text == a.masked_text + " hebat"
 
 
 def test_labelled_from_items_masks_reviewed_items() -> None:
@@ -179,7 +181,7 @@ def test_train_with_extra_reviewed_examples(tmp_path: Path) -> None:
     report = train("linear", tmp_path / "m", extra, params={"C": 1.0})
     base = len(load_seed_corpus("train")) + 1500 + 1
     # plus the bundled real and written posts, rival compositions and neutralised copies
-    assert base < report.n_train < 3 * base
+    assert base < report.n_train < 4 * base
     # The held-out rows include the written corpora's hard neutral posts that name a
     # candidate; the default model scores about 0.90 there (C = 1 a little less).
     assert report.metrics["partisan"]["f1"] > 0.85

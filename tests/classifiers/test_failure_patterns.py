@@ -74,9 +74,9 @@ def test_attacks_are_flagged_as_oppose(clf: CascadeClassifier, text: str) -> Non
     assert r.flagged and r.stance == "oppose", r.explanation
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known limit of the linear model: hostility aimed at a candidate's critics reads as an "
-    "attack on the candidate (trained with such posts, it read real attacks as support)"))
+# The last round's known limit: hostility aimed at a candidate's critics read as an attack
+# on the candidate. The written defence posts (classifiers/data/written_posts_support.jsonl)
+# taught it once the second attack corpus balanced them.
 @pytest.mark.parametrize("text", [
     "Hendra Gunawan tidak korupsi, dia korban fitnah politik yang keji. Kalian penyebar hoax itu biadab!",
     "Dasar buzzer goblok, Teddy Setiadi itu kerjanya nyata, kalian cuma bisa nyinyir",
