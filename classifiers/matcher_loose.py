@@ -8,7 +8,7 @@ Two ways real posts name a candidate that the exact phrases miss:
 * **first name in an election text**: "Mbak Sylviana please ...", "Rangga jadi gubernur?".
   A first name alone never matches in everyday text (a colleague called "Dedi" is not
   "Dedi Mulyadi"), but in a text that uses election words, names an office ("gubernur",
-  "bupati"), or names another target of the same registry, it is the candidate. A first
+  "bupati"), or names a registry target by a stricter rule, it is the candidate. A first
   name that two candidates of one registry share is never used, nor one shorter than
   four letters.
 
