@@ -76,13 +76,11 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     # rather than assume flag ids, which depend on the classifier's scores.
     queue = [(f["flag_id"], f["group"], f["group_size"]) for f in
              flagged("review", "queue", "--json").json()["flags"]]
-    first, second = queue[0][0], queue[1][0]
-    group_at = next(i for i, row in enumerate(queue) if row[2] >= 2 and i >= 2)
-    lead, group = queue[group_at][0], queue[group_at][1]
+    first = queue[0][0]
+    # The first near-duplicate group without the first flag is decided as a whole; the
+    # first flag outside it after the first is dismissed on its own; others are skipped.
+    group = next(row[1] for row in queue if row[2] >= 2 and row[1] != queue[0][1])
     members = sorted(row[0] for row in queue if row[1] == group)
-    skipped = [row[0] for row in queue[2:group_at]]
-    after = next(row[0] for row in queue[group_at + 1:] if row[1] != group)
-
     session.wait_for("[c] konfirmasi")
     screen = session.screen()
     visible = screen.splitlines()[-24:]  # what an 80x24 terminal shows now
@@ -105,24 +103,34 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     session.wait_for(f"(#{first})", count=2)
     session.send("y")
     session.wait_for(f"temuan {first}: dikonfirmasi")
-    session.wait_for(f"Temuan #{second}")
-    session.send("d")
-    session.wait_for("alasan? (1-6")
-    session.send("1")
-    session.wait_for(f"temuan {second}: ditolak (tidak berpihak)")
-    for fid in skipped:  # walk on to the first near-duplicate group
+    dismissed, grouped, after = None, False, None
+    for fid, row_group, _ in queue[1:]:
+        if grouped and row_group == group:
+            continue  # decided with its group: not shown again
+        if grouped and dismissed is not None:
+            after = fid
+            break
         session.wait_for(f"Temuan #{fid} ")
-        session.send("s")
-        session.wait_for(f"temuan {fid} dilewati")
-    session.wait_for(f"Temuan #{lead} ")
-    session.wait_for(f"kelompok mirip G{group}: {len(members)} temuan")
-    session.send("C")  # the whole group: one decision row for each member, one note
-    session.wait_for("Catatan (wajib", count=4)
-    session.send("pesan kampanye yang sama\r")
-    session.wait_for(f"beserta {len(members) - 1} temuan sekelompok")
-    session.send("y")
-    for fid in members:
-        session.wait_for(f"temuan {fid}: dikonfirmasi")
+        if row_group == group:
+            session.wait_for(f"kelompok mirip G{group}: {len(members)} temuan")
+            session.send("C")  # the whole group: one decision row for each member, one note
+            session.wait_for("Catatan (wajib", count=4)
+            session.send("pesan kampanye yang sama\r")
+            session.wait_for(f"beserta {len(members) - 1} temuan sekelompok")
+            session.send("y")
+            for member in members:
+                session.wait_for(f"temuan {member}: dikonfirmasi")
+            grouped = True
+        elif dismissed is None:
+            session.send("d")
+            session.wait_for("alasan? (1-6")
+            session.send("1")
+            session.wait_for(f"temuan {fid}: ditolak (tidak berpihak)")
+            dismissed = fid
+        else:  # walk on
+            session.send("s")
+            session.wait_for(f"temuan {fid} dilewati")
+    assert after is not None, queue
     session.wait_for(f"Temuan #{after} ")
     session.send("o")
     screen = session.wait_for("card_html:")
@@ -139,9 +147,9 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     with duckdb.connect(str(load(settings_path).db_path), read_only=True) as con:
         rows = con.execute("SELECT flag_id, decision, reason, reviewer FROM reviews ORDER BY review_id"
                            ).fetchall()
-    expected = [(first, "confirmed", None, "ana"), (second, "dismissed", "not_partisan", "ana")]
-    assert rows[:2] == expected
-    assert sorted(rows[2:]) == [(fid, "confirmed", None, "ana") for fid in members]
+    assert rows[0] == (first, "confirmed", None, "ana")
+    assert sorted(rows[1:]) == sorted([(dismissed, "dismissed", "not_partisan", "ana")]
+                                      + [(fid, "confirmed", None, "ana") for fid in members])
     with duckdb.connect(str(load(settings_path).db_path), read_only=True) as con:
         notes = con.execute("SELECT note FROM reviews WHERE decision = 'confirmed' ORDER BY review_id"
                             ).fetchall()
