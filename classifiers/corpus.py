@@ -43,8 +43,13 @@ WRITTEN_POSTS_OPPOSE = DATA_DIR / "written_posts_oppose.jsonl"
 # Sixth and seventh: neutral media headlines and reports, and attacks a word model misreads.
 WRITTEN_POSTS_MEDIA = DATA_DIR / "written_posts_media.jsonl"
 WRITTEN_POSTS_ATTACK2 = DATA_DIR / "written_posts_attack2.jsonl"
+# Eighth: support written in a negative or angry register (lament, outrage, critical supporters).
+WRITTEN_POSTS_SUPPORT2 = DATA_DIR / "written_posts_support2.jsonl"
+# Ninth: neutral posts in an angry, mocking or excited register, and curse-word namesakes.
+WRITTEN_POSTS_NEUTRAL2 = DATA_DIR / "written_posts_neutral2.jsonl"
 WRITTEN_CORPORA = (WRITTEN_POSTS, WRITTEN_POSTS_MORE, WRITTEN_POSTS_NEUTRAL, WRITTEN_POSTS_SUPPORT,
-                   WRITTEN_POSTS_OPPOSE, WRITTEN_POSTS_MEDIA, WRITTEN_POSTS_ATTACK2)
+                   WRITTEN_POSTS_OPPOSE, WRITTEN_POSTS_MEDIA, WRITTEN_POSTS_ATTACK2,
+                   WRITTEN_POSTS_SUPPORT2, WRITTEN_POSTS_NEUTRAL2)
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"

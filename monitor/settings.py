@@ -38,7 +38,7 @@ from monitor.settings_sections import (
 
 DEFAULT_PATH = Path("config/asn-monitor.toml")
 ENV_VAR = "ASN_MONITOR_CONFIG"
-DEFAULT_REVIEW_THRESHOLD = 0.2
+DEFAULT_REVIEW_THRESHOLD = 0.1
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

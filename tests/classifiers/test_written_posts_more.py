@@ -14,10 +14,12 @@ CORPUS = DATA / "written_posts_more.jsonl"
 NEUTRAL = DATA / "written_posts_neutral.jsonl"
 
 
-@pytest.mark.parametrize("name", ["written_posts.jsonl", "written_posts_more.jsonl",
-                                  "written_posts_neutral.jsonl"])
-def test_each_written_corpus_is_clean(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("written_posts*.jsonl")))
+def test_each_written_corpus_is_clean_and_trained_on(name: str) -> None:
+    from classifiers.corpus import WRITTEN_CORPORA
+
     assert check(DATA / name) == []
+    assert DATA / name in WRITTEN_CORPORA  # a corpus that is shipped is also used
 
 
 def test_no_text_is_in_two_written_corpora() -> None:

@@ -53,10 +53,10 @@ def _settings(config_dir: Path, classifier: dict[str, object]) -> Path:
 
 def test_review_threshold_defaults_and_must_not_exceed_the_flag_threshold(config_dir: Path) -> None:
     old = load(write_settings(config_dir))  # a file without the new keys
-    assert old.classifier.queue_threshold == DEFAULT_REVIEW_THRESHOLD == 0.2
+    assert old.classifier.queue_threshold == DEFAULT_REVIEW_THRESHOLD == 0.1
     assert old.classifier.stage_names == ("matcher", "linear")
-    low = load(_settings(config_dir, {"flag_threshold": 0.15}))
-    assert low.classifier.queue_threshold == 0.15  # an older file with a low flag threshold
+    low = load(_settings(config_dir, {"flag_threshold": 0.08}))
+    assert low.classifier.queue_threshold == 0.08  # a file whose flag threshold is lower still
     staged = load(_settings(config_dir, {"model": "staged", "review_threshold": 0.25}))
     assert staged.classifier.stage_names == ("matcher", "linear", "transformer")
     assert staged.classifier.queue_threshold == 0.25
