@@ -70,57 +70,74 @@ def session(settings_path: Path, tmp_path: Path) -> Iterator[Tmux]:
     tmux.close()
 
 
+def _confirm_after_two_cancels(session: Tmux, fid: int) -> None:
+    """``c`` three times: an empty note backs out, then "n" at the question, then it is recorded."""
+    notes, cancels = session.screen().count("Catatan (wajib"), session.screen().count("dibatalkan")
+    asks = session.screen().count(f"(#{fid})")
+    session.send("c")
+    session.wait_for("Catatan (wajib", count=notes + 1)
+    session.send("\r")  # an empty note backs out: nothing is recorded
+    session.wait_for("dibatalkan", count=cancels + 1)
+    session.send("c")
+    session.wait_for("Catatan (wajib", count=notes + 2)
+    session.send("ajakan memilih\r")
+    session.wait_for(f"(#{fid})", count=asks + 1)
+    session.send("n")  # no at the confirmation: nothing is recorded either
+    session.wait_for("dibatalkan", count=cancels + 2)
+    session.send("c")
+    session.wait_for("Catatan (wajib", count=notes + 3)
+    session.send("ajakan memilih paslon\r")
+    session.wait_for(f"(#{fid})", count=asks + 2)
+    session.send("y")
+    session.wait_for(f"temuan {fid}: dikonfirmasi")
+
+
+def _confirm_group(session: Tmux, group: object, members: list[int]) -> None:
+    """``C`` on a group's first flag: one decision row for each member, one note."""
+    notes = session.screen().count("Catatan (wajib")
+    session.wait_for(f"kelompok mirip G{group}: {len(members)} temuan")
+    session.send("C")
+    session.wait_for("Catatan (wajib", count=notes + 1)
+    session.send("pesan kampanye yang sama\r")
+    session.wait_for(f"beserta {len(members) - 1} temuan sekelompok")
+    session.send("y")
+    for member in members:
+        session.wait_for(f"temuan {member}: dikonfirmasi")
+
+
 def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, settings_path: Path,
                                               tmp_path: Path) -> None:
     # The session walks the queue in its order (highest score first); read that order here
     # rather than assume flag ids, which depend on the classifier's scores.
     queue = [(f["flag_id"], f["group"], f["group_size"]) for f in
              flagged("review", "queue", "--json").json()["flags"]]
-    first = queue[0][0]
-    # The first near-duplicate group without the first flag is decided as a whole; the
-    # first flag outside it after the first is dismissed on its own; others are skipped.
-    group = next(row[1] for row in queue if row[2] >= 2 and row[1] != queue[0][1])
+    # The first near-duplicate group is decided as a whole wherever it comes in the queue;
+    # the first flag outside it is confirmed after two cancelled tries, the next one
+    # dismissed, and the others skipped until all three are done.
+    group = next(row[1] for row in queue if row[2] >= 2)
     members = sorted(row[0] for row in queue if row[1] == group)
     session.wait_for("[c] konfirmasi")
     screen = session.screen()
     visible = screen.splitlines()[-24:]  # what an 80x24 terminal shows now
-    assert any(f"Temuan #{first}" in line for line in visible)
+    assert any(f"Temuan #{queue[0][0]}" in line for line in visible)
     assert any("NIP" in line for line in visible) and any("Sasaran" in line for line in visible)
     assert any("Unggahan" in line for line in visible) and max(len(x) for x in visible) <= 80
-    session.send("c")
-    session.wait_for("Catatan (wajib")
-    session.send("\r")  # an empty note backs out: nothing is recorded
-    session.wait_for("dibatalkan")
-    session.send("c")
-    session.wait_for("Catatan (wajib", count=2)
-    session.send("ajakan memilih\r")
-    session.wait_for(f"(#{first})")
-    session.send("n")  # no at the confirmation: nothing is recorded either
-    session.wait_for("dibatalkan", count=2)
-    session.send("c")
-    session.wait_for("Catatan (wajib", count=3)
-    session.send("ajakan memilih paslon\r")
-    session.wait_for(f"(#{first})", count=2)
-    session.send("y")
-    session.wait_for(f"temuan {first}: dikonfirmasi")
-    dismissed, grouped, after = None, False, None
-    for fid, row_group, _ in queue[1:]:
+    confirmed: int | None = None
+    dismissed: int | None = None
+    grouped, after = False, None
+    for fid, row_group, _ in queue:
         if grouped and row_group == group:
             continue  # decided with its group: not shown again
-        if grouped and dismissed is not None:
+        if grouped and confirmed is not None and dismissed is not None:
             after = fid
             break
         session.wait_for(f"Temuan #{fid} ")
         if row_group == group:
-            session.wait_for(f"kelompok mirip G{group}: {len(members)} temuan")
-            session.send("C")  # the whole group: one decision row for each member, one note
-            session.wait_for("Catatan (wajib", count=4)
-            session.send("pesan kampanye yang sama\r")
-            session.wait_for(f"beserta {len(members) - 1} temuan sekelompok")
-            session.send("y")
-            for member in members:
-                session.wait_for(f"temuan {member}: dikonfirmasi")
+            _confirm_group(session, group, members)
             grouped = True
+        elif confirmed is None:
+            _confirm_after_two_cancels(session, fid)
+            confirmed = fid
         elif dismissed is None:
             session.send("d")
             session.wait_for("alasan? (1-6")
@@ -147,12 +164,12 @@ def test_interactive_session_with_single_keys(flagged: Cli, session: Tmux, setti
     with duckdb.connect(str(load(settings_path).db_path), read_only=True) as con:
         rows = con.execute("SELECT flag_id, decision, reason, reviewer FROM reviews ORDER BY review_id"
                            ).fetchall()
-    assert rows[0] == (first, "confirmed", None, "ana")
-    assert sorted(rows[1:]) == sorted([(dismissed, "dismissed", "not_partisan", "ana")]
-                                      + [(fid, "confirmed", None, "ana") for fid in members])
+    assert sorted(rows) == sorted([(confirmed, "confirmed", None, "ana"),
+                                   (dismissed, "dismissed", "not_partisan", "ana")]
+                                  + [(fid, "confirmed", None, "ana") for fid in members])
     with duckdb.connect(str(load(settings_path).db_path), read_only=True) as con:
-        notes = con.execute("SELECT note FROM reviews WHERE decision = 'confirmed' ORDER BY review_id"
-                            ).fetchall()
-    assert notes[0] == ("ajakan memilih paslon",)
-    assert set(notes[1:]) == {("pesan kampanye yang sama",)}
+        notes = dict(con.execute("SELECT flag_id, note FROM reviews WHERE decision = 'confirmed'"
+                                 ).fetchall())
+    assert notes.pop(confirmed) == "ajakan memilih paslon"
+    assert set(notes.values()) == {"pesan kampanye yang sama"}
     assert flagged("verify").exit_code == 0
