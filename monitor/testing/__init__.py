@@ -285,16 +285,27 @@ class DaemonProcess:
         ``timeout`` bounds the wait, it is not a speed claim: on a loaded 2-core machine a
         page in flight can take several seconds to finish.
         """
+        import subprocess
         import time
 
         started = time.monotonic()
         self.p.send_signal(sig)
-        code = self.p.wait(timeout=timeout)
+        try:
+            code = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()  # what it logged says where it was stuck
+            self.p.wait(timeout=5)
+            self._drain()
+            raise AssertionError(f"still running {timeout:.0f} s after signal {sig}; log:\n"
+                                 + "\n".join(self.seen[-40:])) from None
         elapsed = time.monotonic() - started
+        self._drain()
+        return code, elapsed
+
+    def _drain(self) -> None:
         self._reader.join(timeout=5)  # the reader ends at EOF: every line written is queued
         while not self.lines.empty():
             self.seen.append(self.lines.get())
-        return code, elapsed
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM, then the exit code (killed after ``timeout`` seconds)."""
