@@ -65,6 +65,8 @@ from storage.daemon_state import DaemonState
 
 log = logging.getLogger("asn_monitor.daemon")
 JAKARTA = ZoneInfo("Asia/Jakarta")
+# The longest the main thread sleeps before it runs a pending signal handler.
+WAKE_S = 0.5
 # The stop signal received, noted by the handler and logged by the main thread.
 RECEIVED: list[str] = []
 
@@ -299,13 +301,19 @@ class Daemon:
         event(log, "daemon_started", pid=os.getpid(), sources=len(self.sources),
               jobs=",".join(j.id for j in self.scheduler.get_jobs()),
               database=str(self.pipeline.store.db.path))
-        self.stop.wait()
+        # Timed waits, never an untimed one: Python runs a signal's handler in the main
+        # thread only, and a SIGTERM the kernel hands to another thread (a scheduler or
+        # DuckDB worker) does not wake a main thread blocked on a lock. Each timeout lets
+        # the handler run, so a stop signal is seen within WAKE_S.
+        while not self.stop.wait(WAKE_S):
+            pass
         if RECEIVED:
             event(log, "signal", signal=RECEIVED[0])
         event(log, "daemon_stopping")
         self.scheduler.shutdown(wait=False)  # no new runs; running jobs saw the stop event
         with self._idle:
-            self._idle.wait_for(lambda: self._running == 0)
+            while not self._idle.wait_for(lambda: self._running == 0, WAKE_S):
+                pass  # timed for the same reason: a second signal must still force the exit
         self._record(lambda: self.state.stopped())
         event(log, "daemon_stopped", uptime_s=round((datetime.now(UTC) - self.started_at)
                                                     .total_seconds(), 1))

@@ -285,18 +285,22 @@ class DaemonProcess:
         ``timeout`` bounds the wait, it is not a speed claim: on a loaded 2-core machine a
         page in flight can take several seconds to finish.
         """
+        self.p.send_signal(sig)
+        return self.wait_exit(timeout, f"signal {sig}")
+
+    def wait_exit(self, timeout: float = 30, after: str = "the stop") -> tuple[int, float]:
+        """(exit code, seconds waited); killed, with its last log lines in the failure, after ``timeout``."""
         import subprocess
         import time
 
         started = time.monotonic()
-        self.p.send_signal(sig)
         try:
             code = self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.p.kill()  # what it logged says where it was stuck
             self.p.wait(timeout=5)
             self._drain()
-            raise AssertionError(f"still running {timeout:.0f} s after signal {sig}; log:\n"
+            raise AssertionError(f"still running {timeout:.0f} s after {after}; log:\n"
                                  + "\n".join(self.seen[-40:])) from None
         elapsed = time.monotonic() - started
         self._drain()
