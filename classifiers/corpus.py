@@ -31,25 +31,20 @@ SMSA_NEGATIVES = DATA_DIR / "smsa_negatives.txt"
 # Real comments and news sentences about politicians (SmSA and NERP train splits,
 # Apache-2.0), masked like candidates; built by ``data/make_real_corpus.py``.
 REAL_POLITICAL = DATA_DIR / "real_political.jsonl"
-# Posts written for the project in many people's styles (see data/NOTICE.md), each
-# masked by hand: the failure patterns the synthetic seed corpus never showed.
-WRITTEN_POSTS = DATA_DIR / "written_posts.jsonl"
-WRITTEN_POSTS_MORE = DATA_DIR / "written_posts_more.jsonl"  # a second author, 1,040 posts
-# A third author: 907 posts that name a candidate without taking a side, with contrast pairs.
-WRITTEN_POSTS_NEUTRAL = DATA_DIR / "written_posts_neutral.jsonl"
-# Fourth and fifth authors: support and attacks in the shapes real political tweets take.
-WRITTEN_POSTS_SUPPORT = DATA_DIR / "written_posts_support.jsonl"
-WRITTEN_POSTS_OPPOSE = DATA_DIR / "written_posts_oppose.jsonl"
-# Sixth and seventh: neutral media headlines and reports, and attacks a word model misreads.
-WRITTEN_POSTS_MEDIA = DATA_DIR / "written_posts_media.jsonl"
-WRITTEN_POSTS_ATTACK2 = DATA_DIR / "written_posts_attack2.jsonl"
-# Eighth: support written in a negative or angry register (lament, outrage, critical supporters).
-WRITTEN_POSTS_SUPPORT2 = DATA_DIR / "written_posts_support2.jsonl"
-# Ninth: neutral posts in an angry, mocking or excited register, and curse-word namesakes.
-WRITTEN_POSTS_NEUTRAL2 = DATA_DIR / "written_posts_neutral2.jsonl"
-WRITTEN_CORPORA = (WRITTEN_POSTS, WRITTEN_POSTS_MORE, WRITTEN_POSTS_NEUTRAL, WRITTEN_POSTS_SUPPORT,
-                   WRITTEN_POSTS_OPPOSE, WRITTEN_POSTS_MEDIA, WRITTEN_POSTS_ATTACK2,
-                   WRITTEN_POSTS_SUPPORT2, WRITTEN_POSTS_NEUTRAL2)
+# Posts written for the project in many people's styles (see data/NOTICE.md and the data
+# card beside each file), each masked by hand: the failure patterns the synthetic seed
+# corpus never showed. One author a file, in the order they were written.
+WRITTEN_CORPORA = tuple(DATA_DIR / f"written_posts{part}.jsonl" for part in (
+    "",           # the first author: support, attacks, neutral talk
+    "_more",      # a second author: 1,040 posts in many styles
+    "_neutral",   # neutral and namesake posts that name a candidate, with contrast pairs
+    "_support",   # support in the shapes real political tweets take
+    "_oppose",    # attacks in those shapes
+    "_media",     # neutral headlines, reports and both-camps commentary
+    "_attack2",   # attacks a word model misreads (short refusals, warm-worded removal calls)
+    "_support2",  # support in a negative or angry register
+    "_neutral2",  # neutral posts in an angry or excited register, curse-word namesakes
+))
 
 POLITICAL_RE = re.compile(
     r"jokowi|prabowo|ahok|anies|presiden|pilkada|pilpres|partai|capres|gubernur|\bdpr|"
