@@ -131,9 +131,7 @@ class RegistryMatcher:
             for platform, handles in party.accounts.items():
                 for h in handles:
                     accounts[(platform, _handle(h))] = (party.id, PARTAI)
-        # One phrase per spelling: the first (a person's name before an alias) wins.
-        phrases = list({(p.words, p.target): p for p in reversed(phrases) if p.words}.values())
-        phrases.reverse()
+        phrases = _one_per_spelling(phrases)
         # Acronyms need capitals or "partai" ("PPP" even squeezes to "p"): not in handles.
         names = index_names((p.words, p.target, p.placeholder) for p in phrases if not p.acronym)
         # Longest phrases first, so "partai demokrat" wins over "demokrat".
@@ -197,6 +195,11 @@ class RegistryMatcher:
             for c in compiled:
                 evidence.extend(match_loose(n.tokens, c.loose, c.registry.election.id, masks,
                                             in_subject, first_names_ok))
+        if not context and (evidence or _political(all_words)):
+            # Acronyms again, now that the text is known to be political talk: "PKS"
+            # beside a named candidate, or beside "DPR", is the party, not an agreement.
+            for (n, in_subject), masks in zip(parts, masks_per_part, strict=True):
+                evidence.extend(_match_party_acronyms(n, compiled, masks, in_subject))
         # Numbers and hand signs: their frames may rely on names found anywhere.
         words_context = context
         context = context or bool(evidence)
@@ -312,6 +315,51 @@ def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
                                     in_subject))
                 break
     return out
+
+
+def _match_party_acronyms(n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask],
+                          in_subject: bool) -> list[Evidence]:
+    """Party acronyms left unmatched, read as in election talk (capitals still needed)."""
+    toks, words = n.tokens, [t.text for t in n.tokens]
+    out: list[Evidence] = []
+    for c in compiled:
+        for i, w in enumerate(words):
+            for p in c.by_first.get(w, ()):
+                end = i + len(p.words)
+                if (p.rule != "party" or not p.acronym or tuple(words[i:end]) != p.words
+                        or any(j in masks for j in range(i, end))
+                        or not _acronym_ok(toks, i, p.acronym, True)):
+                    continue
+                for j in range(i, end):
+                    masks[j] = (p.placeholder, p.target)
+                out.append(Evidence(p.rule, " ".join(p.words), p.target,
+                                    c.registry.election.id, in_subject))
+                break
+    return out
+
+
+# Words of party politics (not of an election): enough to read a capitalised party
+# acronym as the party.
+POLITICAL_WORDS = frozenset({"partai", "parpol", "koalisi", "fraksi", "ketum", "dpr", "dprd",
+                             "oposisi", "rezim"})
+
+
+def _political(words: Sequence[str]) -> bool:
+    return any(w in POLITICAL_WORDS for w in words)
+
+
+def _one_per_spelling(phrases: Sequence[_Phrase]) -> list[_Phrase]:
+    """One phrase per (words, target): the first (a name before an alias) wins.
+
+    A spelling also registered in mixed case ("JKW" and "Jkw") is not held to the
+    acronym rule: the registry says the lower-case form names the candidate too.
+    """
+    chosen: dict[tuple[tuple[str, ...], str], _Phrase] = {}
+    for p in phrases:
+        key = (p.words, p.target)
+        if p.words and (key not in chosen or (chosen[key].acronym and not p.acronym)):
+            chosen[key] = p
+    return list(chosen.values())
 
 
 def _is_acronym(name: str) -> bool:

@@ -319,3 +319,27 @@ def test_a_registered_hashtag_keeps_its_words_for_the_stance_model(matcher: Regi
     # one line of evidence per find, even when a name inside the tag is found again
     tagged = _m(matcher, "dukung #PrabowoSandi2019", regs)
     assert [e.rule for e in tagged.evidence] == ["hashtag"]
+
+
+def test_an_acronym_also_registered_in_mixed_case_matches_in_lower_case(
+        matcher: RegistryMatcher) -> None:
+    # Pilpres 2019 lists "JKW" and "Jkw": a lower-case "jkw" outside election talk is the
+    # candidate. "BTP" (DKI 2017) is listed only in capitals, so "btp" needs election talk.
+    hit = _m(matcher, "ogah yg ngajak plh jkw pasti idiot", PRES)
+    assert hit.targets == ("pres19-01",)
+    assert _m(matcher, "kode btp di resep itu apa ya", DKI).targets == ()
+    assert _m(matcher, "BTP tadi pagi ke pasar", DKI).targets == ("dki17-2",)
+
+
+@pytest.mark.parametrize(("text", "targets"), [
+    # another target named: the text is political talk, so the capitals are the party
+    ("PDIP gencar serang KPK, bubarkan PDIP! Dukung Jokowi", ("pres19-01", "pdip")),
+    # a word of party politics, with no election word
+    ("Fraksi PKS walk out dari sidang DPR", ("pks",)),
+    # neither: "PKS" may be a "perjanjian kerja sama"
+    ("kode PKS di surat kontrak itu apa ya", ()),
+    ("PKS laknat", ()),
+])
+def test_a_party_acronym_in_political_talk(matcher: RegistryMatcher, text: str,
+                                           targets: tuple[str, ...]) -> None:
+    assert _m(matcher, text, PRES).targets == targets
