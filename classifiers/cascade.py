@@ -49,6 +49,8 @@ class Verdict:
     reason: str
     per_target: tuple[TargetStance, ...] = ()
     high: bool = False
+    # The target whose reading decided the item: its masked text is what the model read.
+    target: str = ""
 
 
 class CascadeClassifier:
@@ -140,7 +142,8 @@ class CascadeClassifier:
                       f">= {self.review_threshold:.2f} ({level})")
             if top.target in engaged:
                 reason = f"like/repost of a campaign account; {reason}"
-        return Verdict(match, proba, top.stance, top.score, flagged, reason, per, high)
+        return Verdict(match, proba, top.stance, top.score, flagged, reason, per, high,
+                       top.target)
 
     def _no_target(self, r: Reading, match: MatchResult) -> Verdict:
         proba = r.proba.get("")
@@ -182,5 +185,10 @@ class CascadeClassifier:
         if v.proba is not None:
             probs = ", ".join(f"{lab} {p:.2f}" for lab, p in zip(LABELS, v.proba, strict=True))
             lines.append(f"model {self.version}: {probs}; partisan score {v.score:.2f}")
-        lines.append(f"model input: {v.match.masked_text[:300]}")
+        # Each target is read with its rivals as [LAWAN]: show the reading that decided,
+        # so the evidence says exactly what the model saw.
+        if v.target:
+            lines.append(f"model input for {v.target}: {v.match.text_for(v.target)[:300]}")
+        else:
+            lines.append(f"model input: {v.match.masked_text[:300]}")
         return "\n".join(lines)

@@ -44,6 +44,7 @@ WRITTEN_CORPORA = tuple(DATA_DIR / f"written_posts{part}.jsonl" for part in (
     "_attack2",   # attacks a word model misreads (short refusals, warm-worded removal calls)
     "_support2",  # support in a negative or angry register
     "_neutral2",  # neutral posts in an angry or excited register, curse-word namesakes
+    "_camps",     # posts mocking or defending a candidate's camp (its supporters' nickname)
 ))
 
 POLITICAL_RE = re.compile(

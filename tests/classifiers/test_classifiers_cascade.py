@@ -101,8 +101,18 @@ def test_result_fields_and_explanation(clf: CascadeClassifier) -> None:
     assert r.version.startswith("linear-") and r.model == "cascade/linear"
     assert 'ballot_number "coblos nomor 3"' in r.explanation
     assert "name \"hendra gunawan\" -> jabar-3" in r.explanation
-    assert "partisan score" in r.explanation and "model input:" in r.explanation
+    assert "partisan score" in r.explanation and "model input for jabar-3:" in r.explanation
     assert clf.name == "cascade" and callable(clf.classify)
+
+
+def test_the_explanation_shows_the_reading_that_decided(clf: CascadeClassifier) -> None:
+    # Two candidates named: the model read the text once per target, each time with the
+    # other as [LAWAN]; the evidence must show the reading behind the verdict.
+    r = _one(clf, make_item("Hendra Gunawan korupsi, pilih Asep Kurniawan saja"))
+    top = max(r.target_stances, key=lambda t: t.score)
+    line = next(x for x in r.explanation.splitlines() if x.startswith("model input for "))
+    assert line.startswith(f"model input for {top.target}: ")
+    assert "[CALON]" in line and "[LAWAN]" in line
 
 
 def test_threshold_comes_from_the_caller() -> None:
