@@ -246,7 +246,7 @@ class RegistryMatcher:
                 if target is None:
                     continue
                 tagged.add(t.start)
-                masks[i] = (CALON, target)
+                masks[_tag_slot(toks, i, c, target)] = (CALON, target)
                 out.append(Evidence("hashtag", t.raw, target, c.registry.election.id, in_subject))
             for i, t in enumerate(toks):
                 if t.kind == "mention" and i not in masks:
@@ -290,6 +290,22 @@ class RegistryMatcher:
                 out.append(Evidence("account", item.subject.author, hit[0],
                                     c.registry.election.id, True))
         return out
+
+
+def _tag_slot(toks: Sequence[Token], i: int, c: _Compiled, target: str) -> int:
+    """Which piece of a registered hashtag (starting at ``i``) stands for its target.
+
+    The piece that names the target ("#2019TetapJokowi" -> "2019 tetap [CALON]"); in
+    a tag that names no one, the office it is about, since that office is the target
+    the tag was registered for ("#2019GantiPresiden" -> "2019 ganti [CALON]"); else
+    its first piece ("#SalamDuaJari" -> "[CALON] dua jari").
+    """
+    pieces = [j for j in range(i, len(toks)) if toks[j].start == toks[i].start]
+    for j in pieces:
+        hit = c.names.find(toks[j].text)
+        if hit is not None and hit[0] == target:
+            return j
+    return next((j for j in pieces if toks[j].text in LEVEL_WORDS), i)
 
 
 def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],

@@ -9,6 +9,7 @@ backing one ticket and attacking another, long posts, and the hard neutral cases
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,8 +18,8 @@ import pytest
 from classifiers.api import build_default_classifier
 from classifiers.cascade import CascadeClassifier
 from classifiers.matcher import RegistryMatcher
-from classifiers.testing import jabar_view, make_item, trained_linear_dir
-from monitor.model import Item, Result
+from classifiers.testing import jabar_registry, jabar_view, make_item, trained_linear_dir
+from monitor.model import Item, Result, StaticRegistryView
 from monitor.settings import DEFAULT_REVIEW_THRESHOLD
 
 
@@ -92,6 +93,24 @@ def test_backing_one_ticket_by_attacking_another_gives_each_its_stance(
                             "sudah terbukti kerjanya"))
     assert r.flagged
     assert _stances(r) == {"jabar-2": "oppose", "jabar-3": "support"}, r.explanation
+
+
+@pytest.mark.parametrize(("text", "stance"), [
+    ("Udah cukup lah, rakyat capek dibohongin. #2029GantiGubernur", "oppose"),
+    ("Bismillah, lima tahun cukup. #2029GantiGubernur 🔥", "oppose"),
+    ("Insya Allah #2029TetapHendra", "support"),
+])
+def test_a_registered_tag_that_names_no_one_reads_as_written(
+        clf: CascadeClassifier, text: str, stance: str) -> None:
+    # A call to replace an incumbent, registered on the incumbent's ticket: its office
+    # word stands for the target, so the model reads "2029 ganti [CALON]", not
+    # "[CALON] ganti gubernur" (which reads as the candidate doing the replacing).
+    cand = dataclasses.replace(jabar_registry().candidates[2], hashtags=(
+        "#JabarHegar", "#2029GantiGubernur", "#2029TetapHendra"))
+    reg = jabar_registry()
+    reg = dataclasses.replace(reg, candidates=(*reg.candidates[:2], cand, *reg.candidates[3:]))
+    r = clf.classify([make_item(text)], StaticRegistryView((reg,)))[0]
+    assert r.flagged and _stances(r) == {"jabar-3": stance}, r.explanation
 
 
 @pytest.mark.parametrize("text", [

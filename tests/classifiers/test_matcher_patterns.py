@@ -314,8 +314,13 @@ def test_a_registered_hashtag_keeps_its_words_for_the_stance_model(matcher: Regi
     regs = (_REGS["pilpres-2019"],)
     m = _m(matcher, "Horee #2019GantiPresiden", regs)
     assert m.targets == ("pres19-01",)
-    assert m.masked_text == "horee [CALON] ganti presiden"  # the call to replace stays readable
+    # a tag that names no one: its office stands for the target it was registered for,
+    # so the call to replace reads as people write it ("2019 ganti [CALON]")
+    assert m.masked_text == "horee 2019 ganti [CALON]"
     assert _m(matcher, "#Jokowi2Periode mantap", regs).masked_text == "[CALON] 2 periode mantap"
+    assert _m(matcher, "#2019TetapJokowi", regs).masked_text == "2019 tetap [CALON]"
+    dki = (_REGS["pilkada-dki-2017"],)
+    assert _m(matcher, "#SalamDuaJari warga", dki).masked_text == "[CALON] dua jari warga"
     # one line of evidence per find, even when a name inside the tag is found again
     tagged = _m(matcher, "dukung #PrabowoSandi2019", regs)
     assert [e.rule for e in tagged.evidence] == ["hashtag"]
