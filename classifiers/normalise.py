@@ -99,6 +99,9 @@ def _unescape_run(m: re.Match[str]) -> str:
         return m.group()
 
 
+_ESCAPED_BREAK_RE = re.compile(r"(?<!:)\\n")
+
+
 def repair_mojibake(text: str) -> str:
     """Undo a UTF-8 -> Latin-1/cp1252 mis-decoding, sequence by sequence.
 
@@ -106,12 +109,15 @@ def repair_mojibake(text: str) -> str:
     when that succeeds, so correct text around it (real emoji, real "é") is left
     alone. Twice, for text that went through the round trip twice. A stray "Â"
     before a space, punctuation or the end (a no-break space half repaired
-    upstream) is dropped. Escaped UTF-8 bytes ("\\xf0\\x9f\\x98\\x82") are decoded too.
+    upstream) is dropped. Escaped UTF-8 bytes ("\\xf0\\x9f\\x98\\x82") are decoded too, and
+    escaped line breaks ("\\n") become line breaks.
     """
     if "\\x" in text:
-        fixed = _ESCAPED_BYTES_RE.sub(_unescape_run, text)
-        # the same dumps write line breaks as "\\n": "lucu\\nmirip" is two words
-        text = fixed.replace("\\n", "\n") if fixed != text else text
+        text = _ESCAPED_BYTES_RE.sub(_unescape_run, text)
+    if "\\n" in text:
+        # Exports and dumps write line breaks as "\\n": "lucu\\nmirip" is two words, not
+        # "lucu" and "nmirip". After a colon it is more likely a path ("C:\\new").
+        text = _ESCAPED_BREAK_RE.sub("\n", text)
     if not _MOJIBAKE_LEAD_RE.search(text):
         return text
     for _ in range(2):

@@ -249,7 +249,8 @@ def test_handle_key_and_segments() -> None:
     (r"dungu\xe2\x80\xa6 penuh", "dungu\u2026 penuh"),
     (r"C:\x41 and \xff\xfe", r"C:\x41 and \xff\xfe"),  # ASCII escapes and non-UTF-8 stay
     (r"lucu\xf0\x9f\x98\x82\nmirip", "lucu\U0001f602\nmirip"),  # and its escaped line breaks
-    (r"C:\new\x41", r"C:\new\x41"),  # no escaped bytes: "\n" is left alone
+    (r"C:\new\x41", r"C:\new\x41"),  # after a colon "\n" is a path, left alone
+    (r"Hebat ya.\n Jokowi\nEnte", "Hebat ya.\n Jokowi\nEnte"),  # dumps with no escaped bytes
 ])
 def test_escaped_utf8_bytes_are_decoded(broken: str, fixed: str) -> None:
     assert repair_mojibake(broken) == fixed
