@@ -417,16 +417,25 @@ def _render(n: Normalised, masks: dict[int, Mask], side: frozenset[str] | None =
 
     With ``side``, targets outside it read ``[LAWAN]``.
     """
-    out: list[str] = []
-    for i, t in enumerate(n.tokens):
+    def word_at(i: int) -> str | None:
         mask = masks.get(i)
         if mask is None:
-            out.append(t.text)
-            continue
-        word = mask[0] if side is None or mask[1] in side else LAWAN
-        if not (out and out[-1] == word):
+            return None
+        return mask[0] if side is None or mask[1] in side else LAWAN
+
+    out: list[str] = []
+    for i, t in enumerate(n.tokens):
+        word = word_at(i)
+        if word is None:
+            # "Anies-Sandi", "Ahok & Djarot": one ticket, read as one placeholder
+            if not (t.text in _JOINERS and out and out[-1] == word_at(i + 1)):
+                out.append(t.text)
+        elif not (out and out[-1] == word):
             out.append(word)
     return " ".join(out)
+
+
+_JOINERS = frozenset({"-", "–", "&", "/", "+"})
 
 
 def _join(kind: str, parts: Sequence[Normalised], masks: Sequence[dict[int, Mask]],

@@ -19,6 +19,7 @@ What it does, in order, for each token:
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -100,6 +101,12 @@ def _unescape_run(m: re.Match[str]) -> str:
 
 
 _ESCAPED_BREAK_RE = re.compile(r"(?<!:)\\n")
+_HTML_ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+
+
+def _unescape_html(text: str) -> str:
+    """HTML entities as X/Twitter's API and its dumps write them ("&amp;" is "&")."""
+    return html.unescape(text) if _HTML_ENTITY_RE.search(text) else text
 
 
 def repair_mojibake(text: str) -> str:
@@ -287,7 +294,7 @@ class Normaliser:
 
     def __call__(self, text: str | None) -> Normalised:
         """Normalise ``text`` (``None`` is treated as empty)."""
-        text = unicodedata.normalize("NFC", repair_mojibake(text or ""))
+        text = unicodedata.normalize("NFC", _unescape_html(repair_mojibake(text or "")))
         tokens: list[Token] = []
         hashtags: list[str] = []
         for m in _TOKEN_RE.finditer(text):

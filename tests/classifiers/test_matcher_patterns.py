@@ -349,3 +349,16 @@ def test_an_acronym_also_registered_in_mixed_case_matches_in_lower_case(
 def test_a_party_acronym_in_political_talk(matcher: RegistryMatcher, text: str,
                                            targets: tuple[str, ...]) -> None:
     assert _m(matcher, text, PRES).targets == targets
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    # X/Twitter's API and its dumps write "&" as "&amp;": one ticket, not "amp ;"
+    ("Ahok &amp; Djarot menang", "[CALON] menang"),
+    # a ticket's two names joined by a dash or slash read as one placeholder
+    ("Anies - Sandi menang pakai hoaks", "[CALON] menang pakai hoaks"),
+    ("Anies/Sandi &gt; semuanya", "[CALON] semuanya"),
+])
+def test_a_ticket_written_with_joiners_is_one_placeholder(matcher: RegistryMatcher, text: str,
+                                                          masked: str) -> None:
+    m = _m(matcher, text, DKI)
+    assert m.text_for(m.targets[0]) == masked
