@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.matcher import RegistryMatcher, model_text
+from classifiers.matcher_names import drop_titles
 from classifiers.normalise import normalise
 from monitor.errors import InputError
 from monitor.model import STANCES, Item, Kind, RegistryView, Stance
@@ -74,10 +75,10 @@ class LabelledExample:
     masked: bool = True
 
     def model_input(self) -> str:
-        """The normalised text a stance model is trained on."""
+        """The normalised text a stance model is trained on, titles masked as the matcher does."""
         if self.subject_text is None:
-            return normalise(self.text).text
-        return model_text(self.text, self.subject_text, self.kind)
+            return drop_titles(normalise(self.text).text)
+        return drop_titles(model_text(self.text, self.subject_text, self.kind))
 
 
 def load_seed_corpus(split: str | None = None, path: Path = SEED_CORPUS) -> list[LabelledExample]:

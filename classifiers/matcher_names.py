@@ -111,6 +111,24 @@ def titles_before(toks: Sequence[Token], masked: Container[int], i: int) -> int:
     return start
 
 
+def drop_titles(text: str) -> str:
+    """A normalised, pre-masked text with the titles before ``[CALON]`` dropped.
+
+    The matcher masks a title with the name it precedes ("Pak Anies" is one
+    ``[CALON]``), so texts written already masked ("Pak [CALON]") are read the same
+    way before a model trains on them.
+    """
+    out: list[str] = []
+    for tok in text.split():
+        if tok == "[CALON]":
+            for _ in range(4):
+                if not (out and out[-1] in TITLES):
+                    break
+                out.pop()
+        out.append(tok)
+    return " ".join(out)
+
+
 def handle_key(handle: str) -> str:
     """A handle or hashtag piece as comparable letters: lower-case, no digits, "_" or "."."""
     h = handle.strip().lstrip("@#").lower()

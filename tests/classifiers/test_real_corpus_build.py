@@ -10,9 +10,11 @@ import json
 
 import pytest
 
+from classifiers.corpus import LabelledExample
 from classifiers.data.make_real_corpus import REAL_POLITICAL, nerp_rows, smsa_rows
 from classifiers.devset import SHARED_DATA
 from classifiers.matcher import RegistryMatcher
+from classifiers.testing import jabar_view, make_item
 
 
 def test_real_political_rows_match_their_generator() -> None:
@@ -27,3 +29,15 @@ def test_real_political_rows_match_their_generator() -> None:
     assert len(built) == len(bundled) and not changed, (
         f"{REAL_POLITICAL.name} is stale ({len(bundled)} rows, generator gives {len(built)}; "
         f"first differing: {changed[:3]}): run python -m classifiers.data.make_real_corpus")
+
+
+@pytest.mark.parametrize(("written", "real"), [
+    ("Pak [CALON] hebat", "Pak Hendra Gunawan hebat"),
+    ("mantap Kang [CALON] !", "mantap Kang Asep Kurniawan !"),
+    ("bapak saya dukung [CALON]", "bapak saya dukung Hendra Gunawan"),
+])
+def test_written_posts_are_trained_as_the_matcher_reads_posts(written: str, real: str) -> None:
+    # The written corpora come masked by their authors ("Pak [CALON]"); the matcher masks
+    # a title with the name. Training must see what the model will read.
+    match = RegistryMatcher().match(make_item(real), jabar_view().registries)
+    assert LabelledExample(written, "support").model_input() == match.text_for(match.targets[0])
