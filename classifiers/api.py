@@ -30,6 +30,7 @@ from typing import Any
 from classifiers.calibration import Calibrator
 from classifiers.cascade import CascadeClassifier
 from classifiers.corpus import (
+    MODEL_INPUT_VERSION,
     REAL_POLITICAL,
     SEED_CORPUS,
     SMSA_NEGATIVES,
@@ -70,7 +71,7 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
 
 
 def _bundled_data_sha() -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(MODEL_INPUT_VERSION.encode())
     for path in BUNDLED:
         if path.exists():
             h.update(path.read_bytes())

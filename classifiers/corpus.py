@@ -57,6 +57,12 @@ POLITICAL_RE = re.compile(
 )
 
 
+# What a model reads is the bundled texts after model_input (the normaliser, titles):
+# bump this when either changes what it makes of a text, so that a model trained on
+# first use is trained again (classifiers.api keys its check on the data and this).
+MODEL_INPUT_VERSION = "2026-11-28"
+
+
 @dataclass(frozen=True)
 class LabelledExample:
     """One training or evaluation text with its stance label.

@@ -208,3 +208,13 @@ def test_default_model_never_replaces_a_foreign_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         ensure_default_model(tmp_path)
     assert (tmp_path / "other-model" / "weights.bin").exists()
+
+
+def test_a_change_in_what_models_read_marks_auto_models_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bundled-data key covers the model-input version too: a normaliser change that
+    # alters what a model reads retrains a model trained on first use, like a data change.
+    import classifiers.api as api
+
+    before = api._bundled_data_sha()
+    monkeypatch.setattr(api, "MODEL_INPUT_VERSION", api.MODEL_INPUT_VERSION + "+next")
+    assert api._bundled_data_sha() != before
