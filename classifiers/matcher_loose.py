@@ -5,6 +5,8 @@ Two ways real posts name a candidate that the exact phrases miss:
 * **elongated**: "AHOKK", "Aniesss", "jokowiii": a one-word name or alias with letters
   repeated for emphasis. Both sides are squeezed (every run of one letter becomes one
   letter) before they are compared, so names that have a double letter still match.
+* **with a clitic**: "Ahoknya", "Aniesku", "Jokowilah", "Ahok-nya": a one-word name or alias
+  with "-nya", "-lah", "-kah", "-pun", "-mu" or "-ku" written onto it.
 * **first name in an election text**: "Mbak Sylviana please ...", "Rangga jadi gubernur?".
   A first name alone never matches in everyday text (a colleague called "Dedi" is not
   "Dedi Mulyadi"), but in a text that uses election words, names an office ("gubernur",
@@ -52,12 +54,16 @@ def match_loose(toks: Sequence[Token], index: LooseIndex, election: str,
     """Mask the elongated names and (where ``first_names_ok``) the first names left unmasked."""
     out: list[Evidence] = []
     for i, t in enumerate(toks):
-        if i in masks or t.kind not in ("word", "hashtag") or not t.text.isalpha():
+        if i in masks or t.kind not in ("word", "hashtag"):
+            continue
+        hit = _with_clitic(t.text, index)
+        if not t.text.isalpha() and hit is None:
             continue
         short = squeeze(t.text)
         # Only a word with repeated letters: an exact spelling the main pass left alone
         # (an acronym outside an election text) stays unmatched.
-        hit = index.squeezed.get(short) if short != t.text else None
+        if hit is None and short != t.text:
+            hit = index.squeezed.get(short)
         if hit is not None:
             target, placeholder, word = hit
             masks[i] = (placeholder, target)
@@ -69,3 +75,21 @@ def match_loose(toks: Sequence[Token], index: LooseIndex, election: str,
                 masks[j] = (CALON, owner)
             out.append(Evidence("first_name", t.raw, owner, election, in_subject))
     return out
+
+
+# Indonesian clitics written onto a word: "Ahoknya", "Aniesku", "Jokowilah", "Ahok-nya".
+CLITICS = ("nya", "lah", "kah", "pun", "mu", "ku")
+
+
+def _with_clitic(word: str, index: LooseIndex) -> tuple[str, str, str] | None:
+    """The one-word name or alias under a clitic, if the word is one with a clitic."""
+    stem = word
+    for clitic in CLITICS:
+        if word.endswith(clitic):
+            stem = word[: -len(clitic)].rstrip("-")
+            break
+    if stem == word or len(stem) < MIN_FIRST_NAME or not stem.isalpha():
+        return None
+    hit = index.squeezed.get(squeeze(stem))
+    # The stem must be the registered spelling itself, not a squeezed cousin of it.
+    return hit if hit is not None and hit[2] == stem else None

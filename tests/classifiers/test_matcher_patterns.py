@@ -362,3 +362,21 @@ def test_a_ticket_written_with_joiners_is_one_placeholder(matcher: RegistryMatch
                                                           masked: str) -> None:
     m = _m(matcher, text, DKI)
     assert m.text_for(m.targets[0]) == masked
+
+
+@pytest.mark.parametrize(("text", "target", "masked"), [
+    ("Ahoknya kalah telak", "dki17-2", "[CALON] kalah telak"),
+    ("pilih Aniesmu saja sana", "dki17-3", "pilih [CALON] saja sana"),
+    ("si Ahok-nya aja", "dki17-2", "si [CALON] saja"),
+    ("Djarotlah yang pantas", "dki17-2", "[CALON] yang pantas"),
+])
+def test_a_name_with_a_clitic_is_the_candidate(matcher: RegistryMatcher, text: str, target: str,
+                                               masked: str) -> None:
+    m = _m(matcher, text, DKI)
+    assert m.targets == (target,) and m.masked_text == masked
+
+
+@pytest.mark.parametrize("text", ["pakai bahasanya sendiri", "bukunya bagus", "Agusnya mana"])
+def test_a_word_with_a_clitic_that_names_no_one_is_left(matcher: RegistryMatcher, text: str) -> None:
+    # "Agus" alone is no alias of the DKI registry (only "Mas Agus", "Agus Yudhoyono")
+    assert _m(matcher, text, DKI).targets == ()
