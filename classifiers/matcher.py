@@ -199,7 +199,8 @@ class RegistryMatcher:
             # Acronyms again, now that the text is known to be political talk: "PKS"
             # beside a named candidate, or beside "DPR", is the party, not an agreement.
             for (n, in_subject), masks in zip(parts, masks_per_part, strict=True):
-                evidence.extend(_match_party_acronyms(n, compiled, masks, in_subject))
+                evidence.extend(_match_phrases(n, compiled, masks, in_subject, True,
+                                               party_acronyms_only=True))
         # Numbers and hand signs: their frames may rely on names found anywhere.
         words_context = context
         context = context or bool(evidence)
@@ -232,11 +233,9 @@ class RegistryMatcher:
         in_subject: bool, context: bool,
     ) -> list[Evidence]:
         toks = n.tokens
-        words = [t.text for t in toks]
         out: list[Evidence] = []
-        # Hashtags first. A campaign hashtag's first piece stands for its target; its other
-        # words ("2 periode", "ganti presiden") stay for the stance model, and a name among
-        # them is masked by the passes below.
+        # Hashtags first. One piece of a campaign hashtag stands for its target (_tag_slot);
+        # its other words ("2 periode", "ganti") stay for the stance model.
         tagged: set[int] = set()
         for c in compiled:
             for i, t in enumerate(toks):
@@ -255,27 +254,7 @@ class RegistryMatcher:
                         masks[i] = (hit[1], hit[0])
                         out.append(Evidence("mention", t.raw, hit[0],
                                             c.registry.election.id, in_subject))
-        # Leftmost-longest: at each position the longest phrase that fits wins,
-        # so "partai demokrat" is one party mention, not "partai" + "demokrat".
-        for c in compiled:
-            for i, w in enumerate(words):
-                for p in c.by_first.get(w, ()):
-                    k = len(p.words)  # the common exact case inline: match() is hot
-                    end = i + k if tuple(words[i:i + k]) == p.words else (
-                        phrase_end(toks, words, i, p.words) if k > 1 else None)
-                    if end is None or any(j in masks for j in range(i, end)):
-                        continue
-                    if p.acronym and not (_alias_acronym_ok(toks, i, context) if p.rule == "alias"
-                                          else _acronym_ok(toks, i, p.acronym, context)):
-                        continue
-                    start = titles_before(toks, masks, i) if p.placeholder == CALON else i
-                    for j in range(start, end):
-                        masks[j] = (p.placeholder, p.target)
-                    in_tag = all(toks[j].kind == "hashtag" for j in range(i, end))
-                    out.append(Evidence("hashtag" if in_tag else p.rule,
-                                        toks[i].raw if in_tag else " ".join(p.words),
-                                        p.target, c.registry.election.id, in_subject))
-                    break
+        out.extend(_match_phrases(n, compiled, masks, in_subject, context))
         out.extend(_match_tag_pieces(toks, compiled, masks, in_subject))
         return out
 
@@ -333,23 +312,35 @@ def _match_tag_pieces(toks: Sequence[Token], compiled: Sequence[_Compiled],
     return out
 
 
-def _match_party_acronyms(n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask],
-                          in_subject: bool) -> list[Evidence]:
-    """Party acronyms left unmatched, read as in election talk (capitals still needed)."""
-    toks, words = n.tokens, [t.text for t in n.tokens]
+def _match_phrases(n: Normalised, compiled: Sequence[_Compiled], masks: dict[int, Mask],
+                   in_subject: bool, context: bool, party_acronyms_only: bool = False,
+                   ) -> list[Evidence]:
+    """Names, aliases and parties; with ``party_acronyms_only``, only party acronyms."""
+    toks = n.tokens
+    words = [t.text for t in toks]
     out: list[Evidence] = []
+    # Leftmost-longest: at each position the longest phrase that fits wins,
+    # so "partai demokrat" is one party mention, not "partai" + "demokrat".
     for c in compiled:
         for i, w in enumerate(words):
             for p in c.by_first.get(w, ()):
-                end = i + len(p.words)
-                if (p.rule != "party" or not p.acronym or tuple(words[i:end]) != p.words
-                        or any(j in masks for j in range(i, end))
-                        or not _acronym_ok(toks, i, p.acronym, True)):
+                if party_acronyms_only and not (p.rule == "party" and p.acronym):
                     continue
-                for j in range(i, end):
+                k = len(p.words)  # the common exact case inline: match() is hot
+                end = i + k if tuple(words[i:i + k]) == p.words else (
+                    phrase_end(toks, words, i, p.words) if k > 1 else None)
+                if end is None or any(j in masks for j in range(i, end)):
+                    continue
+                if p.acronym and not (_alias_acronym_ok(toks, i, context) if p.rule == "alias"
+                                      else _acronym_ok(toks, i, p.acronym, context)):
+                    continue
+                start = titles_before(toks, masks, i) if p.placeholder == CALON else i
+                for j in range(start, end):
                     masks[j] = (p.placeholder, p.target)
-                out.append(Evidence(p.rule, " ".join(p.words), p.target,
-                                    c.registry.election.id, in_subject))
+                in_tag = all(toks[j].kind == "hashtag" for j in range(i, end))
+                out.append(Evidence("hashtag" if in_tag else p.rule,
+                                    toks[i].raw if in_tag else " ".join(p.words),
+                                    p.target, c.registry.election.id, in_subject))
                 break
     return out
 

@@ -105,8 +105,11 @@ _HTML_ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 
 
 def _unescape_html(text: str) -> str:
-    """HTML entities as X/Twitter's API and its dumps write them ("&amp;" is "&")."""
-    return html.unescape(text) if _HTML_ENTITY_RE.search(text) else text
+    """HTML entities as X/Twitter's API and its dumps write them ("&amp;" is "&").
+
+    Only whole entities: ``html.unescape`` alone also reads "Black&nothing" as "Black¬hing".
+    """
+    return _HTML_ENTITY_RE.sub(lambda m: html.unescape(m.group()), text)
 
 
 def repair_mojibake(text: str) -> str:

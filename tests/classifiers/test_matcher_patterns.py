@@ -380,3 +380,8 @@ def test_a_name_with_a_clitic_is_the_candidate(matcher: RegistryMatcher, text: s
 def test_a_word_with_a_clitic_that_names_no_one_is_left(matcher: RegistryMatcher, text: str) -> None:
     # "Agus" alone is no alias of the DKI registry (only "Mas Agus", "Agus Yudhoyono")
     assert _m(matcher, text, DKI).targets == ()
+
+
+def test_only_whole_html_entities_are_unescaped() -> None:
+    # "&not" without its ";" is a word that follows "&", not the "¬" sign
+    assert normalise("Black&nothing &amp; co").text == "black nothing co"
